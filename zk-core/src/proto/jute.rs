@@ -283,7 +283,10 @@ impl<T: Encode> Encode for Vec<T> {
 impl<T: Decode> Decode for Vec<T> {
     fn decode(r: &mut Reader) -> Result<Self, JuteError> {
         let n = r.read_count()?.unwrap_or(0);
-        let mut v = Vec::with_capacity(n.min(r.remaining()));
+        // The count is only a claim until the elements are read: reserve at most as many bytes
+        // as the frame has left (an element takes as little as 1 byte on the wire but
+        // `size_of::<T>()` in memory), and let the vector grow with what actually decodes.
+        let mut v = Vec::with_capacity(n.min(r.remaining() / std::mem::size_of::<T>().max(1)));
         for _ in 0..n {
             v.push(T::decode(r)?);
         }
