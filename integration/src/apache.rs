@@ -36,7 +36,7 @@ pub use options::{super_digest, ApacheOptions};
 use crate::error::{HarnessError, Result};
 use crate::four_letter::{four_letter_word, Mode};
 use crate::ports::{free_ports, loopback};
-use crate::ZkTarget;
+use crate::{BoxFuture, ZkCluster, ZkTarget};
 use process::GuardedChild;
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
@@ -80,6 +80,8 @@ pub struct ApacheEnsemble {
     // Declared before `dir` so processes die before the directory is removed.
     servers: Vec<Server>,
     dir: tempfile::TempDir,
+    /// Set by [`ApacheEnsemble::into_static`]: removes `dir` after the test process exits.
+    exit_cleanup: Option<(std::process::Child, std::process::ChildStdin)>,
 }
 
 impl ApacheEnsemble {
@@ -151,6 +153,7 @@ impl ApacheEnsemble {
             standalone,
             servers,
             dir,
+            exit_cleanup: None,
         };
         for (i, server) in ensemble.servers.iter().enumerate() {
             ensemble.write_server_files(i, server)?;
@@ -364,10 +367,50 @@ impl ApacheEnsemble {
         Ok(())
     }
 
-    /// SIGTERMs server `i` and waits for it to exit (SIGKILL after 10 s).
+    /// SIGSTOPs server `i`: it keeps its sockets but answers nothing (clients and peers see
+    /// silence, not a closed connection) until [`ApacheEnsemble::thaw`] or a kill.
+    ///
+    /// Panics if `i >= self.len()`.
+    pub fn freeze(&mut self, i: usize) -> Result<()> {
+        self.signal(i, "STOP")
+    }
+
+    /// SIGCONTs a server frozen with [`ApacheEnsemble::freeze`].
+    ///
+    /// Panics if `i >= self.len()`.
+    pub fn thaw(&mut self, i: usize) -> Result<()> {
+        self.signal(i, "CONT")
+    }
+
+    fn signal(&mut self, i: usize, signal: &str) -> Result<()> {
+        let Some(pid) = self.pid(i) else {
+            return Err(HarnessError::NotReady(format!("server {i} is not running")));
+        };
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| HarnessError::io(format!("kill -{signal} server {i}"), e))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::NotReady(format!(
+                "kill -{signal} {pid} (server {i}) failed: {status}"
+            )))
+        }
+    }
+
+    /// SIGTERMs server `i` and waits for it to exit (SIGKILL after 10 s). A frozen server is
+    /// thawed first so that it can handle the SIGTERM.
     ///
     /// Panics if `i >= self.len()`.
     pub async fn stop(&mut self, i: usize) -> Result<()> {
+        if self.is_running(i) {
+            let _ = self.thaw(i);
+        }
         if let Some(mut process) = self.servers[i].process.take() {
             process
                 .terminate(STOP_GRACE)
@@ -393,6 +436,47 @@ impl ApacheEnsemble {
     /// Panics if `i >= self.len()`.
     pub fn is_running(&mut self, i: usize) -> bool {
         self.check_alive(i).is_ok() && self.servers[i].process.is_some()
+    }
+
+    /// Keeps the ensemble for the rest of the test process, for a server shared by the tests
+    /// of one binary through a `static`: statics are never dropped, so the processes are
+    /// killed by their watchdogs when the process exits, and a small `sh` watchdog started
+    /// here removes the temporary directory once they are gone.
+    ///
+    /// # Errors
+    /// When the cleanup watchdog cannot be spawned.
+    pub fn into_static(mut self) -> Result<&'static ApacheEnsemble> {
+        let pids: Vec<String> = (0..self.len())
+            .filter_map(|i| self.pid(i))
+            .map(|p| p.to_string())
+            .collect();
+        // Wait (bounded) for the servers to die, then remove their directory.
+        let script = r#"read -r _; dir="$1"; shift
+for pid in "$@"; do
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+done
+rm -rf "$dir""#;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("zk-cleanup")
+            .arg(self.dir.path())
+            .args(&pids)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| HarnessError::io("spawn the cleanup watchdog", e))?;
+        let Some(stdin) = child.stdin.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(HarnessError::NotReady(
+                "cleanup watchdog stdin was not captured".into(),
+            ));
+        };
+        self.exit_cleanup = Some((child, stdin));
+        Ok(Box::leak(Box::new(self)))
     }
 
     /// The OS pid of server `i`'s java process, if running.
@@ -577,6 +661,41 @@ impl ZkTarget for ApacheEnsemble {
 
     fn server_addrs(&self) -> Vec<SocketAddr> {
         (0..self.len()).map(|i| self.server_addr(i)).collect()
+    }
+}
+
+impl ZkCluster for ApacheEnsemble {
+    fn kill_server(&mut self, i: usize) -> Result<()> {
+        self.kill(i)
+    }
+
+    fn freeze_server(&mut self, i: usize) -> Result<()> {
+        self.freeze(i)
+    }
+
+    fn thaw_server(&mut self, i: usize) -> Result<()> {
+        self.thaw(i)
+    }
+
+    fn restart_server(&mut self, i: usize) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            self.start_server(i)?;
+            let timeout = self.opts.startup_timeout;
+            self.wait_for_leader(timeout).await.map(|_| ())
+        })
+    }
+
+    fn wait_for_quorum(&mut self, timeout: Duration) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { self.wait_for_leader(timeout).await.map(|_| ()) })
+    }
+
+    fn is_server_running(&mut self, i: usize) -> bool {
+        self.is_running(i)
+    }
+
+    fn four_letter_word(&self, i: usize, cmd: &str) -> BoxFuture<'_, Result<String>> {
+        let cmd = cmd.to_string();
+        Box::pin(async move { self.four_letter(i, &cmd).await })
     }
 }
 

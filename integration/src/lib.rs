@@ -6,13 +6,20 @@
 //!   same suite can run against Apache and against our own server.
 //! - [`four_letter`]: 4lw client (`ruok`, `srvr`, `mntr`, ...) and `Mode` parsing.
 //! - [`ports`]: fresh loopback ports.
+//! - [`proxy`]: a TCP relay for network faults (silence, refusal, cut connections).
+//! - [`suite`]: the live client test suite, written against [`ZkTarget`] / [`ZkCluster`].
 
 pub mod apache;
 pub mod error;
 pub mod four_letter;
 pub mod ports;
+pub mod proxy;
+pub mod suite;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
 
 pub use error::{HarnessError, Result};
 pub use four_letter::Mode;
@@ -27,6 +34,36 @@ pub trait ZkTarget {
 
     /// Client address of every server, in index order.
     fn server_addrs(&self) -> Vec<SocketAddr>;
+}
+
+/// A boxed future, for the async methods of the object-safe harness traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A [`ZkTarget`] made of several servers whose processes a test can crash and restart, for
+/// failover tests. Servers are indexed like [`ZkTarget::server_addrs`].
+pub trait ZkCluster: ZkTarget {
+    /// Crashes server `i` at once (SIGKILL or equivalent: no goodbye to clients or peers).
+    fn kill_server(&mut self, i: usize) -> Result<()>;
+
+    /// Freezes server `i` (SIGSTOP or equivalent): its connections stay open but nothing is
+    /// answered, until [`ZkCluster::thaw_server`] or [`ZkCluster::kill_server`].
+    fn freeze_server(&mut self, i: usize) -> Result<()>;
+
+    /// Resumes a frozen server `i`.
+    fn thaw_server(&mut self, i: usize) -> Result<()>;
+
+    /// Starts server `i` again (same address and data) if it is not running, and waits until
+    /// every running server serves and a leader is elected.
+    fn restart_server(&mut self, i: usize) -> BoxFuture<'_, Result<()>>;
+
+    /// Waits until every running server serves and exactly one leads.
+    fn wait_for_quorum(&mut self, timeout: Duration) -> BoxFuture<'_, Result<()>>;
+
+    /// Whether server `i`'s process is running.
+    fn is_server_running(&mut self, i: usize) -> bool;
+
+    /// Sends a four-letter word (e.g. `cons`, `srvr`) to server `i`.
+    fn four_letter_word(&self, i: usize, cmd: &str) -> BoxFuture<'_, Result<String>>;
 }
 
 /// Returns the [`apache::Installation`] if Apache ZooKeeper is available; otherwise prints

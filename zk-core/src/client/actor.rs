@@ -3,7 +3,10 @@
 //!
 //! Requests are written in the order they were enqueued and replies arrive in that order, so a
 //! reply is matched with the front of the pending queue (a different xid is a protocol
-//! violation). On connection loss every in-flight request fails with ConnectionLoss and the task
+//! violation). Auth packets are the exception: servers answer them at once, outside the
+//! request pipeline (Apache's `ZooKeeperServer.processPacket`), so an auth reply may overtake
+//! the replies of requests sent before it; auth replies (xid −4) are matched with their own
+//! queue. On connection loss every in-flight request fails with ConnectionLoss and the task
 //! tries the next host with backoff, re-attaches the session with its password, re-sends the
 //! credentials and re-registers every watch with setWatches2.
 
@@ -73,6 +76,9 @@ struct Pending {
     on_reply: Option<OnReply>,
 }
 
+/// The shortest time one connect attempt gets when it is derived from the session timeout.
+const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+
 /// Settings the task needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -85,17 +91,35 @@ pub(crate) struct Settings {
     pub backoff: ExponentialBuilder,
 }
 
+impl Settings {
+    /// How long one connect attempt to one host may take: the configured connect timeout, or
+    /// the session timeout divided by the number of hosts (as Apache's client), at least
+    /// [`MIN_ATTEMPT`].
+    pub(crate) fn attempt_timeout(&self) -> Duration {
+        self.connect_timeout.unwrap_or_else(|| {
+            let n = u32::try_from(self.hosts.len()).unwrap_or(1).max(1);
+            (self.session_timeout / n).max(MIN_ATTEMPT)
+        })
+    }
+}
+
 pub(crate) struct Actor {
     settings: Settings,
     shared: Arc<Shared>,
     rx: mpsc::UnboundedReceiver<Command>,
     session_id: i64,
     passwd: Bytes,
+    /// Whether a read-write server ever accepted this session. Until then the session (if
+    /// any) was created by a read-only server, which keeps it to itself, so reconnects ask for
+    /// a new session, as Apache's client does (`seenRwServerBefore`).
+    seen_rw: bool,
     negotiated: Duration,
     last_zxid: i64,
     next_xid: i32,
     host_index: usize,
     pending: VecDeque<Pending>,
+    /// Auth packets awaiting their reply, answered out of band (see the module docs).
+    pending_auth: VecDeque<Pending>,
     waiting: VecDeque<Command>,
     watches: WatchRegistry,
     auths: Vec<AuthPacket>,
@@ -123,10 +147,12 @@ impl Actor {
             rx,
             session_id: 0,
             passwd: Bytes::from_static(&[0; 16]),
+            seen_rw: false,
             last_zxid: 0,
             next_xid: 1,
             host_index,
             pending: VecDeque::new(),
+            pending_auth: VecDeque::new(),
             waiting: VecDeque::new(),
             watches: WatchRegistry::default(),
             auths: Vec::new(),
@@ -139,7 +165,16 @@ impl Actor {
         let mut backoff = self.settings.backoff.build();
         let mut attempts_in_round = 0;
         loop {
-            if self.closing.is_some() || (self.handles_gone && self.waiting.is_empty()) {
+            let nothing_to_send = self.waiting.iter().all(|c| {
+                matches!(
+                    c,
+                    Command::Request {
+                        req: Request::Auth(_),
+                        ..
+                    }
+                )
+            });
+            if self.closing.is_some() || (self.handles_gone && nothing_to_send) {
                 // Closed while disconnected: the server will expire the session.
                 return self.terminate(SessionState::Closed);
             }
@@ -194,15 +229,12 @@ impl Actor {
 
     /// One connect attempt: TCP, ConnectRequest, ConnectResponse.
     async fn attempt(&mut self, host: &str) -> Result<(TcpStream, ConnectResponse), End> {
-        let per_host = self.settings.connect_timeout.unwrap_or_else(|| {
-            let n = u32::try_from(self.settings.hosts.len()).unwrap_or(1).max(1);
-            (self.settings.session_timeout / n).max(Duration::from_millis(500))
-        });
+        let per_host = self.settings.attempt_timeout();
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
             timeout: i32::try_from(self.settings.session_timeout.as_millis()).unwrap_or(i32::MAX),
-            session_id: self.session_id,
+            session_id: if self.seen_rw { self.session_id } else { 0 },
             passwd: self.passwd.clone(),
             read_only: Some(self.settings.read_only),
         };
@@ -252,13 +284,21 @@ impl Actor {
 
     /// Serves one established connection until it ends.
     async fn serve(&mut self, stream: TcpStream, resp: ConnectResponse) -> End {
-        if self.session_id != 0 && resp.session_id != self.session_id {
+        if self.seen_rw && resp.session_id != self.session_id {
             return End::Lost(format!(
                 "server answered with session {:#x}, expected {:#x}",
                 resp.session_id, self.session_id
             ));
         }
+        if self.session_id != 0 && resp.session_id != self.session_id {
+            info!(
+                old = format_args!("{:#x}", self.session_id),
+                new = format_args!("{:#x}", resp.session_id),
+                "the read-only session was replaced"
+            );
+        }
         self.session_id = resp.session_id;
+        self.seen_rw |= resp.read_only != Some(true);
         self.passwd = resp.passwd.clone();
         self.negotiated = Duration::from_millis(u64::try_from(resp.timeout).unwrap_or(0));
         self.shared.set_session(resp.session_id, resp.timeout);
@@ -408,24 +448,29 @@ impl Actor {
             },
             &req,
         );
-        if out.len() - start - 4 > self.settings.max_frame {
+        let size = out.len() - start - 4;
+        if size > self.settings.max_frame {
             out.truncate(start);
             if let Some(r) = reply {
                 let _ = r.send(Err(Error::InvalidArgument(format!(
-                    "request of {} bytes exceeds the maximum packet size {}",
-                    out.len() - start,
+                    "request of {size} bytes exceeds the maximum packet size {}",
                     self.settings.max_frame
                 ))));
             }
             return;
         }
         debug!(xid, ?op, "request");
-        self.pending.push_back(Pending {
+        let p = Pending {
             xid,
             op,
             reply,
             on_reply,
-        });
+        };
+        if xid == xid::AUTH {
+            self.pending_auth.push_back(p);
+        } else {
+            self.pending.push_back(p);
+        }
     }
 
     /// Handles one frame from the server.
@@ -451,7 +496,12 @@ impl Actor {
             }
             xid::PING => Ok(()),
             x => {
-                let Some(p) = self.pending.pop_front() else {
+                let queue = if x == xid::AUTH {
+                    &mut self.pending_auth
+                } else {
+                    &mut self.pending
+                };
+                let Some(p) = queue.pop_front() else {
                     return Err(End::Lost(format!("reply with xid {x} to no request")));
                 };
                 if p.xid != x {
@@ -525,14 +575,24 @@ impl Actor {
     }
 
     /// Fails everything sent but unanswered, and everything waiting, with `e`.
+    ///
+    /// On a connection loss, credentials not sent yet (addAuth, or the builder's, made while no
+    /// connection was up) stay queued for the next connection instead of failing: like
+    /// Apache's client, credentials once given are presented on every connection.
     fn fail_in_flight(&mut self, e: Error) {
-        for p in self.pending.drain(..) {
+        let auth = std::mem::take(&mut self.pending_auth);
+        for p in self.pending.drain(..).chain(auth) {
             if let Some(r) = p.reply {
                 let _ = r.send(Err(e.clone()));
             }
         }
-        for c in self.waiting.drain(..) {
+        let keep_auth = e == Error::ConnectionLoss;
+        for c in std::mem::take(&mut self.waiting) {
             match c {
+                Command::Request {
+                    req: Request::Auth(_),
+                    ..
+                } if keep_auth => self.waiting.push_back(c),
                 Command::Request { reply, .. } => {
                     let _ = reply.send(Err(e.clone()));
                 }
@@ -578,4 +638,99 @@ fn write_packet(out: &mut BytesMut, h: RequestHeader, body: &impl Encode) {
     h.encode(out);
     body.encode(out);
     finish_packet(out, at);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use crate::proto::frame::{finish_packet, start_packet};
+    use crate::proto::{
+        decode_request, xid, ConnectResponse, Encode, GetDataResponse, ReplyHeader, Request, Stat,
+    };
+    use crate::Client;
+
+    async fn read_frame(s: &mut TcpStream) -> Bytes {
+        let len = s.read_i32().await.expect("length");
+        let mut buf = vec![0; usize::try_from(len).expect("length")];
+        s.read_exact(&mut buf).await.expect("frame");
+        buf.into()
+    }
+
+    async fn write_frame(s: &mut TcpStream, parts: &[&(dyn Encode + Sync)]) {
+        let mut w = BytesMut::new();
+        let at = start_packet(&mut w);
+        for part in parts {
+            part.encode(&mut w);
+        }
+        finish_packet(&mut w, at);
+        s.write_all(&w).await.expect("write");
+    }
+
+    /// Apache answers auth packets at once, outside its request pipeline, so an auth reply can
+    /// arrive before the reply of a request sent earlier. It must not be taken for an
+    /// out-of-order reply (this used to drop the connection with a protocol violation).
+    #[tokio::test]
+    async fn an_auth_reply_may_overtake_earlier_requests() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let _connect = read_frame(&mut s).await;
+            let resp = ConnectResponse {
+                protocol_version: 0,
+                timeout: 30_000,
+                session_id: 0x42,
+                passwd: Bytes::from_static(&[7; 16]),
+                read_only: Some(false),
+            };
+            write_frame(&mut s, &[&resp]).await;
+            let (get, get_req) = decode_request(read_frame(&mut s).await).expect("getData");
+            assert!(matches!(get_req, Request::GetData(_)), "{get_req:?}");
+            let (auth, auth_req) = decode_request(read_frame(&mut s).await).expect("auth");
+            assert!(matches!(auth_req, Request::Auth(_)), "{auth_req:?}");
+            assert_eq!(auth.xid, xid::AUTH);
+            // The auth reply first, as Apache does, then the getData reply.
+            let auth_reply = ReplyHeader {
+                xid: xid::AUTH,
+                zxid: 0,
+                err: 0,
+            };
+            write_frame(&mut s, &[&auth_reply]).await;
+            let get_reply = ReplyHeader {
+                xid: get.xid,
+                zxid: 5,
+                err: 0,
+            };
+            let data = GetDataResponse {
+                data: Some(Bytes::from_static(b"v")),
+                stat: Stat::default(),
+            };
+            write_frame(&mut s, &[&get_reply, &data]).await;
+            // Keep the connection open until the client is done.
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+        });
+        let client = Client::connect(&addr.to_string()).await.expect("connect");
+        let get = client.get_data("/x");
+        let auth = client.add_auth("digest", b"u:p");
+        let bound = Duration::from_secs(10);
+        tokio::time::timeout(bound, auth)
+            .await
+            .expect("auth answered")
+            .expect("auth ok");
+        let (data, _) = tokio::time::timeout(bound, get)
+            .await
+            .expect("getData answered")
+            .expect("getData ok");
+        assert_eq!(&data[..], b"v");
+        assert!(client.state().is_connected());
+        assert_eq!(client.last_zxid(), 5);
+        assert!(!server.is_finished(), "the fake server failed: {server:?}");
+        server.abort();
+    }
 }

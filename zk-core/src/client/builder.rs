@@ -62,7 +62,7 @@ impl ClientBuilder {
     }
 
     /// How long one connect attempt to one host may take (default: session timeout divided
-    /// by the number of hosts, as Apache's client).
+    /// by the number of hosts, as Apache's client, but at least 500 ms).
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = Some(t);
         self
@@ -103,7 +103,7 @@ impl ClientBuilder {
     /// # Errors
     /// [`Error::BadConnectString`] or [`Error::InvalidPath`] for a bad connect string;
     /// [`Error::ConnectionLoss`] when no server could be reached within the session timeout
-    /// (or the connect timeout times the number of hosts, if longer); [`Error::AuthFailed`]
+    /// (or one connect attempt per host, if longer); [`Error::AuthFailed`]
     /// when the credentials were refused.
     ///
     /// # Cancellation safety
@@ -111,9 +111,6 @@ impl ClientBuilder {
     pub async fn connect(self) -> Result<Client, Error> {
         let cs = ConnectString::parse(&self.connect_string)?;
         let hosts_n = u32::try_from(cs.hosts.len()).unwrap_or(u32::MAX);
-        let wait = self
-            .session_timeout
-            .max(self.connect_timeout.unwrap_or_default() * hosts_n);
         let shared = Shared::new();
         let (tx, rx) = mpsc::unbounded_channel();
         let settings = Settings {
@@ -125,6 +122,10 @@ impl ClientBuilder {
             max_frame: self.max_frame,
             backoff: self.backoff,
         };
+        // At least one attempt on every host, however short the session timeout.
+        let wait = self
+            .session_timeout
+            .max(settings.attempt_timeout().saturating_mul(hosts_n));
         let actor = Actor::new(settings, shared.clone(), rx);
         let span = tracing::info_span!("zk_session", session_id = tracing::field::Empty);
         tokio::spawn(actor.run().instrument(span));

@@ -159,7 +159,9 @@ impl Client {
         ClientBuilder::new(connect_string)
     }
 
-    /// The session id (0 before the first connection).
+    /// The session id (0 before the first connection). It changes once if a session created by
+    /// a read-only server moves to a read-write one: read-only servers keep their sessions to
+    /// themselves, so the client asks for a new one, as Apache's client does.
     pub fn session_id(&self) -> i64 {
         self.inner.shared.session().0
     }
@@ -717,10 +719,14 @@ impl Client {
         )
     }
 
-    /// Adds credentials to the connection (and to every later reconnection).
+    /// Adds credentials to the connection (and to every later reconnection). Made while no
+    /// server is reachable, it waits for the next connection rather than failing with
+    /// ConnectionLoss.
     ///
     /// # Errors
-    /// AuthFailed (which also ends the session, as Apache does), connection or session errors.
+    /// AuthFailed (which also ends the session, as Apache does), ConnectionLoss if the
+    /// connection drops after the credentials were sent (they are presented again on the next
+    /// connection), session errors.
     ///
     /// # Cancellation safety
     /// See [`Client`].
