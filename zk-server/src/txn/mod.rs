@@ -5,6 +5,8 @@
 //! Validation (versions, ACLs, NodeExists, sequence numbers) happens when the entry is applied,
 //! so every replica computes the same result and a failed write still consumes its log position.
 
+pub mod batch;
+
 use serde::{Deserialize, Serialize};
 
 /// An authenticated identity of a connection (`scheme:id`), as ACL checks need it.
