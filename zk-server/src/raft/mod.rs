@@ -1,1 +1,36 @@
-//! raft (in progress).
+//! The replicated log, built on openraft (`0.10.0-alpha.37`) and kept behind this module:
+//! nothing openraft-specific is public.
+//!
+//! - [`ApplyTarget`]: what the rest of the server implements (apply / snapshot / restore).
+//! - [`Consensus`]: start a node, [`Consensus::propose`] (forwarded to the leader from a
+//!   follower), [`Consensus::read_barrier`] (quorum-confirmed read index),
+//!   [`Consensus::wait_applied`], metrics, shutdown.
+//!
+//! Inside: `log_store` (openraft log storage on the [`crate::storage::wal`]),
+//! `state_machine` (applies to the target, snapshot files), `network` / `peer_client` /
+//! `peer_server` / `wire` (postcard frames over TCP), `types` (the openraft type config).
+//!
+//! A single member is a cluster of one: it initializes itself and leads at once, through the
+//! same code path as an ensemble.
+
+mod apply;
+mod config;
+mod consensus;
+mod error;
+mod log_store;
+mod metrics;
+mod network;
+mod peer_client;
+mod peer_server;
+mod state_machine;
+mod types;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::ApplyTarget;
+pub use config::{ConsensusConfig, Timing, Tuning};
+pub use consensus::Consensus;
+pub use error::{ConsensusError, ProposeError};
+pub use metrics::{ConsensusMetrics, Role};

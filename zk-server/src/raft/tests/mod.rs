@@ -1,0 +1,8 @@
+//! Consensus tests: real files, real fsync, real sockets on 127.0.0.1.
+
+mod bench;
+mod cluster;
+mod conformance;
+mod peer_wire;
+mod single_node;
+mod support;
