@@ -5,6 +5,7 @@
 //! - [`ZkTarget`]: the small interface a client test suite needs from "some ZooKeeper", so the
 //!   same suite can run against Apache and against our own server.
 //! - [`four_letter`]: 4lw client (`ruok`, `srvr`, `mntr`, ...) and `Mode` parsing.
+//! - [`ours`]: zk-server (in process) as a suite target.
 //! - [`ports`]: fresh loopback ports.
 //! - [`proxy`]: a TCP relay for network faults (silence, refusal, cut connections).
 //! - [`suite`]: the live client test suite, written against [`ZkTarget`] / [`ZkCluster`].
@@ -12,6 +13,7 @@
 pub mod apache;
 pub mod error;
 pub mod four_letter;
+pub mod ours;
 pub mod ports;
 pub mod proxy;
 pub mod suite;
