@@ -78,6 +78,7 @@ suite_tests! {
         child_watch_fires_on_child_changes_only,
         watch_event_comes_before_the_new_data,
         one_shot_watches_fire_once_for_every_watcher,
+        events_need_read_permission,
         persistent_watch_sees_node_and_child_events,
         persistent_watch_on_a_missing_node,
         recursive_watch_sees_the_whole_subtree,

@@ -20,7 +20,7 @@ use crate::raft::ApplyTarget;
 use crate::session::tracker::SessionTracker;
 use crate::tree::{Applied, DataTree};
 use crate::txn::batch::{zxid, Batch};
-use crate::txn::TxnOp;
+use crate::txn::{AuthId, TxnOp};
 use crate::watch::WatchManager;
 
 /// What a connection task receives besides client requests.
@@ -59,6 +59,8 @@ pub enum Waiter {
 #[derive(Debug)]
 struct Conn {
     session_id: i64,
+    /// The connection's ids, for the READ check before a watch event is delivered.
+    auth: Vec<AuthId>,
     tx: mpsc::UnboundedSender<Outgoing>,
 }
 
@@ -122,13 +124,33 @@ impl ZkState {
     }
 
     /// Registers a connection's outgoing queue.
-    pub fn add_conn(&self, conn: u64, session_id: i64, tx: mpsc::UnboundedSender<Outgoing>) {
+    pub fn add_conn(
+        &self,
+        conn: u64,
+        session_id: i64,
+        auth: Vec<AuthId>,
+        tx: mpsc::UnboundedSender<Outgoing>,
+    ) {
         let mut conns = lock(&self.conns);
         // A session lives on one connection: an older one is closed (Apache closes it too).
         for (_, c) in conns.iter().filter(|(_, c)| c.session_id == session_id) {
             let _ = c.tx.send(Outgoing::Close);
         }
-        conns.insert(conn, Conn { session_id, tx });
+        conns.insert(
+            conn,
+            Conn {
+                session_id,
+                auth,
+                tx,
+            },
+        );
+    }
+
+    /// Records a connection's ids after addAuth.
+    pub fn set_conn_auth(&self, conn: u64, auth: Vec<AuthId>) {
+        if let Some(c) = lock(&self.conns).get_mut(&conn) {
+            c.auth = auth;
+        }
     }
 
     /// Forgets a connection and its watches.
@@ -178,8 +200,15 @@ impl ZkState {
             let z = zxid(index, i);
             let Applied { reply, events } = tree.apply(z, txn);
             self.last_zxid.store(z, Ordering::Release);
-            for (conn, ev) in watches.fire(&events) {
-                if let Some(c) = conns.get(&conn) {
+            for node_event in &events {
+                for (conn, ev) in watches.fire(std::slice::from_ref(node_event)) {
+                    let Some(c) = conns.get(&conn) else { continue };
+                    // The watch is used up either way; only readers are told (Apache 3.8).
+                    if let Some(acl) = &node_event.acl {
+                        if !tree.may_read(acl, &c.auth) {
+                            continue;
+                        }
+                    }
                     let _ = c.tx.send(Outgoing::Frame(reply::notification(&ev)));
                 }
             }

@@ -538,3 +538,62 @@ pub async fn many_watches_fire(target: &dyn ZkTarget) {
         fired(format!("watch on {p}"), w, EventType::NodeDataChanged, &p).await;
     }
 }
+
+/// Apache 3.8 delivers a watch event only to connections with READ permission on the node
+/// (the deleted node's ACL for NodeDeleted): without it the one-shot watch is used up
+/// silently. Checked for setData, delete, and the delete of an ephemeral at session close.
+pub async fn events_need_read_permission(target: &dyn ZkTarget) {
+    let ctx = Ctx::new(target, "aclevents").await;
+    let owner = ctx.client().await;
+    ok("add_auth", owner.add_auth("digest", b"alice:pw1")).await;
+    let acl = vec![Acl::new(
+        zk_core::perms::ALL,
+        "digest",
+        &zk_core::auth::digest_id("alice", "pw1"),
+    )];
+    let secret = ctx.path("secret");
+    let eph = ctx.path("eph");
+    ok(
+        "create secret",
+        owner.create(&secret, b"", &mode(CreateMode::Persistent).acl(acl.clone())),
+    )
+    .await;
+    ok(
+        "create eph",
+        owner.create(&eph, b"", &mode(CreateMode::Ephemeral).acl(acl.clone())),
+    )
+    .await;
+    // exists needs no permission, so the watcher can set a watch it will never hear from.
+    let (_, mut on_secret) = ok("exists_w secret", ctx.client.exists_w(&secret)).await;
+    let (_, mut on_eph) = ok("exists_w eph", ctx.client.exists_w(&eph)).await;
+    let reader = ctx.client().await;
+    ok("reader auth", reader.add_auth("digest", b"alice:pw1")).await;
+    let (_, allowed) = ok("allowed exists_w", reader.exists_w(&secret)).await;
+    ok("set secret", owner.set_data(&secret, b"x", None)).await;
+    fired(
+        "a reader is told",
+        allowed,
+        EventType::NodeDataChanged,
+        &secret,
+    )
+    .await;
+    ok("round trip", ctx.client.exists("/")).await;
+    not_fired("no READ: no NodeDataChanged", &mut on_secret);
+    ok("delete secret", owner.delete(&secret, None)).await;
+    ok("round trip", ctx.client.exists("/")).await;
+    not_fired(
+        "no READ: no NodeDeleted either (the watch was used up)",
+        &mut on_secret,
+    );
+    owner.close().await;
+    ok("round trip", ctx.client.exists("/")).await;
+    not_fired(
+        "no READ: no NodeDeleted for the closed session's ephemeral",
+        &mut on_eph,
+    );
+    assert_eq!(
+        ok("eph gone", ctx.client.exists(&eph)).await,
+        None,
+        "the ephemeral was deleted at close"
+    );
+}

@@ -113,7 +113,6 @@ async fn serve_inner(
     };
     tracing::Span::current().record("session_id", format_args!("{session_id:#x}"));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    shared.state.add_conn(id, session_id, tx.clone());
     let mut ctx = ConnCtx {
         id,
         peer,
@@ -123,6 +122,9 @@ async fn serve_inner(
             id: peer.ip().to_string(),
         }],
     };
+    shared
+        .state
+        .add_conn(id, session_id, ctx.auth.clone(), tx.clone());
     let mut out = BytesMut::new();
     out.extend_from_slice(&reply::bare(&resp));
     let (read, mut write) = stream.split();

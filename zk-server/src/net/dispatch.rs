@@ -182,6 +182,7 @@ fn auth(
         _ => false,
     };
     if ok {
+        shared.state.set_conn_auth(ctx.id, ctx.auth.clone());
         out.extend_from_slice(&reply::header(xid::AUTH, zxid, ErrorCode::Ok));
         Local::Replied
     } else {

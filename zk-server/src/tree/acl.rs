@@ -12,7 +12,7 @@ use crate::txn::AuthId;
 /// One interned ACL list and the number of nodes using it.
 #[derive(Debug, Clone)]
 struct Entry {
-    acl: Vec<Acl>,
+    acl: std::sync::Arc<[Acl]>,
     refs: u64,
 }
 
@@ -48,7 +48,7 @@ impl AclTable {
             }
         }
         let entry = Entry {
-            acl: acl.to_vec(),
+            acl: acl.into(),
             refs: 1,
         };
         let i = match self.free.pop() {
@@ -94,6 +94,14 @@ impl AclTable {
         }
     }
 
+    /// The list at `i`, shared (for watch events, which outlive a deleted node).
+    pub(crate) fn shared(&self, i: u32) -> Option<std::sync::Arc<[Acl]>> {
+        match self.entries.get(i as usize) {
+            Some(Some(e)) => Some(e.acl.clone()),
+            _ => None,
+        }
+    }
+
     /// Number of distinct lists in use.
     pub(crate) fn len(&self) -> usize {
         self.entries.iter().filter(|e| e.is_some()).count()
@@ -104,7 +112,7 @@ impl AclTable {
         self.entries
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e.acl.as_slice())))
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, &e.acl[..])))
     }
 
     /// Places `acl` at index `i` with no references (snapshot loading).
@@ -120,7 +128,10 @@ impl AclTable {
             return false;
         }
         self.index.insert(key(&acl), i);
-        self.entries[i_us] = Some(Entry { acl, refs: 0 });
+        self.entries[i_us] = Some(Entry {
+            acl: acl.into(),
+            refs: 0,
+        });
         true
     }
 

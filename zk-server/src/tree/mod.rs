@@ -62,20 +62,38 @@ pub struct TreeConfig {
 }
 
 /// A node change, for the watch manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NodeEvent {
     /// The node (for NodeChildrenChanged, the parent; `/` for the root).
     pub path: String,
     /// What happened.
     pub event_type: EventType,
+    /// The ACL a watcher needs READ in to be told (the node's; the parent's for
+    /// NodeChildrenChanged; the deleted node's for NodeDeleted), as Apache 3.8 checks at
+    /// delivery. `None`: no check.
+    pub acl: Option<std::sync::Arc<[Acl]>>,
 }
+
+/// Events are equal when they say the same thing; the ACL is delivery context.
+impl PartialEq for NodeEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.event_type == other.event_type
+    }
+}
+impl Eq for NodeEvent {}
 
 impl NodeEvent {
     fn new(path: impl Into<String>, event_type: EventType) -> Self {
         Self {
             path: path.into(),
             event_type,
+            acl: None,
         }
+    }
+
+    fn with_acl(mut self, acl: Option<std::sync::Arc<[Acl]>>) -> Self {
+        self.acl = acl;
+        self
     }
 }
 
@@ -388,8 +406,11 @@ impl DataTree {
         // Apache's parent name: "" for top-level nodes.
         let raw_parent = &path[..path.rfind('/').unwrap_or(0)];
         self.quota_on_create(path, raw_parent, name, len);
-        events.push(NodeEvent::new(path, EventType::NodeCreated));
-        events.push(NodeEvent::new(parent_path, EventType::NodeChildrenChanged));
+        let parent_acl = self.nodes.get(parent).and_then(|p| self.acls.shared(p.acl));
+        events
+            .push(NodeEvent::new(path, EventType::NodeCreated).with_acl(self.acls.shared(acl_idx)));
+        events
+            .push(NodeEvent::new(parent_path, EventType::NodeChildrenChanged).with_acl(parent_acl));
         Ok(self.stat_of(id))
     }
 
@@ -413,18 +434,19 @@ impl DataTree {
                 p.pzxid = zxid;
             }
         }
+        let parent_acl = self.nodes.get(parent).and_then(|p| self.acls.shared(p.acl));
         let node = self.nodes.remove(id).ok_or(ErrorCode::NoNode)?;
+        let node_acl = self.acls.shared(node.acl);
         self.acls.release(node.acl);
         let kind = self.kind(node.ephemeral_owner);
         self.sessions.remove_node(id, kind);
         self.data_size -= utf16_len(path) + node.data_len() as i64;
         let raw_parent = &path[..path.rfind('/').unwrap_or(0)];
         self.quota_on_delete(path, raw_parent, node.name(), node.data_len() as i64);
-        events.push(NodeEvent::new(path, EventType::NodeDeleted));
-        events.push(NodeEvent::new(
-            parent_path(path),
-            EventType::NodeChildrenChanged,
-        ));
+        events.push(NodeEvent::new(path, EventType::NodeDeleted).with_acl(node_acl));
+        events.push(
+            NodeEvent::new(parent_path(path), EventType::NodeChildrenChanged).with_acl(parent_acl),
+        );
         Ok(())
     }
 
@@ -447,7 +469,8 @@ impl DataTree {
         let diff = data.map_or(0, |d| d.len() as i64) - old;
         self.data_size += diff;
         self.quota_on_set(path, diff);
-        events.push(NodeEvent::new(path, EventType::NodeDataChanged));
+        let acl = self.nodes.get(id).and_then(|n| self.acls.shared(n.acl));
+        events.push(NodeEvent::new(path, EventType::NodeDataChanged).with_acl(acl));
         Ok(self.stat_of(id))
     }
 

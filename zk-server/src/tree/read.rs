@@ -20,6 +20,15 @@ use super::DataTree;
 use crate::txn::AuthId;
 
 impl DataTree {
+    /// Whether a connection with `auth` may be told of a change under `acl`: Apache 3.8
+    /// delivers a watch event only to watchers with READ on the node (super users and
+    /// `skipACL` always).
+    pub fn may_read(&self, acl: &[zk_core::proto::Acl], auth: &[AuthId]) -> bool {
+        self.asker_for(auth)
+            .check(acl, zk_core::proto::perms::READ)
+            .is_ok()
+    }
+
     fn asker_for<'a>(&'a self, auth: &'a [AuthId]) -> Asker<'a> {
         Asker {
             auth,

@@ -437,6 +437,7 @@ fn fire_ignores_non_node_events() {
     let evs = [NodeEvent {
         path: "/".into(),
         event_type: EventType::None,
+        acl: None,
     }];
     assert!(w.fire(&evs).is_empty());
 }
