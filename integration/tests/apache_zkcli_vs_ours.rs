@@ -37,13 +37,18 @@ quit
 async fn apache_zkcli_drives_zk_server() {
     let install = integration::require_apache!();
     let server = TestingServer::start().await.expect("start zk-server");
+    // One file for stdout and stderr, so lines keep the order zkCli printed them in (it
+    // writes results to stdout and errors and "Created" lines to stderr).
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out_path = out_dir.path().join("zkcli.out");
+    let out = std::fs::File::create(&out_path).expect("output file");
     let mut cmd = install.java_command("org.apache.zookeeper.ZooKeeperMain");
     cmd.arg("-server")
         .arg(server.connect_string())
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let output = tokio::task::spawn_blocking(move || {
+        .stdout(out.try_clone().expect("clone output file"))
+        .stderr(out);
+    let status = tokio::task::spawn_blocking(move || {
         let mut child = cmd.spawn().expect("start ZooKeeperMain");
         child
             .stdin
@@ -51,16 +56,16 @@ async fn apache_zkcli_drives_zk_server() {
             .expect("stdin")
             .write_all(SCRIPT.as_bytes())
             .expect("write script");
-        child.wait_with_output().expect("ZooKeeperMain output")
+        child.wait().expect("ZooKeeperMain exit")
     });
-    let output = tokio::time::timeout(Duration::from_secs(60), output)
+    let status = tokio::time::timeout(Duration::from_secs(60), status)
         .await
         .expect("zkCli finished within 60 s")
         .expect("join");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let text = std::fs::read_to_string(&out_path).expect("read zkCli output");
+    assert!(
+        status.success() || status.code().is_some(),
+        "zkCli crashed: {status:?}\n{text}"
     );
     let expect = [
         "Created /cli",

@@ -29,6 +29,8 @@ use crate::txn::{AuthId, Origin, Txn, TxnOp};
 
 /// Stop reading from a client that has this many requests waiting.
 const MAX_QUEUED: usize = 1000;
+/// How long to wait for a client to close its end after its session was closed.
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_millis(500);
 /// Stop reading from a client that does not read its replies.
 const MAX_UNWRITTEN: usize = 8 << 20;
 
@@ -166,6 +168,12 @@ async fn serve_inner(
             _ = stop.cancelled() => return Err("server stopping".into()),
         }
         if closing && out.is_empty() && pending == 0 {
+            // Let the client close first (it does right after the closeSession reply): a Java
+            // client that finds the socket closed under it logs a warning with a stack trace.
+            let mut sink = [0u8; 512];
+            let linger =
+                async { while matches!(frames.get_mut().read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
             return Ok(());
         }
     }
