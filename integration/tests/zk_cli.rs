@@ -15,7 +15,8 @@
 //! notifications that reach several watches in one burst, e.g. `deleteall` of a watched tree).
 //!
 //! Skipped (`SKIPPED:` on stderr) without Apache ZooKeeper. [`start_server`] is the one place
-//! that picks the server, so the same comparisons can run against another implementation.
+//! that picks the server, so the same comparisons can run against another implementation:
+//! `ZK_CLI_SERVER=zk-server` runs them against this workspace's server (a `TestingServer`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -60,6 +61,14 @@ struct Fixture {
 /// The server the CLIs talk to. It must accept the digest user `super` with
 /// [`SUPER_PASSWORD`] as a superuser (Apache's `superDigest`), which resets the tree.
 async fn start_server() -> Box<dyn ZkTarget> {
+    if std::env::var("ZK_CLI_SERVER").as_deref() == Ok("zk-server") {
+        let server = zk_server::testing::TestingServer::start_with(|c| {
+            c.super_digest = Some(zk_core::auth::digest_id("super", SUPER_PASSWORD));
+        })
+        .await
+        .expect("start zk-server");
+        return Box::new(server);
+    }
     let opts = ApacheOptions::default().super_password(SUPER_PASSWORD);
     let server = ApacheEnsemble::start_standalone(opts)
         .await
@@ -70,6 +79,7 @@ async fn start_server() -> Box<dyn ZkTarget> {
 async fn fixture() -> Option<Fixture> {
     let java = integration::require_apache!(None);
     let server = start_server().await;
+    eprintln!("comparing the CLIs against {}", server.name());
     Some(Fixture {
         connect: server.connect_string(),
         _server: server,

@@ -147,6 +147,17 @@ impl ServerHandle {
         }
     }
 
+    /// Stops abruptly, as a crash would look to clients: the client port and every connection
+    /// drop at once, without the orderly task shutdown. Returns once the log has let go of its
+    /// files, so the same data directory can be opened again right away.
+    pub async fn kill(self) {
+        self.stop.cancel();
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.shared.consensus.shutdown().await;
+    }
+
     /// Stops serving: closes the client port and every connection, stops the log.
     pub async fn shutdown(self) {
         self.stop.cancel();
@@ -214,6 +225,20 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
     }
     .map_err(|e| StartError::Consensus(e.to_string()))?;
     let consensus = Arc::new(consensus);
+    let addr = config.client_addr();
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(source) => {
+            consensus.shutdown().await;
+            return Err(StartError::Bind { addr, source });
+        }
+    };
+    let client_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    // `conf` and friends report the port actually bound (clientPort=0 picks one).
+    let mut config = config;
+    config.client_port = client_addr.port();
     let stop = CancellationToken::new();
     let proposer = Proposer::start(consensus.clone(), state.clone(), stop.clone());
     let shared = Arc::new(Shared {
@@ -235,13 +260,6 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
             state.sessions.track(id, timeout, now, tick);
         }
     }
-    let addr = config.client_addr();
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    let client_addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr, source })?;
     info!(%client_addr, server_id, data_dir = %config.data_dir.display(), "zk-server started");
     let mut tasks = vec![
         tokio::spawn(crate::net::accept_loop(
@@ -294,6 +312,12 @@ fn check_dir(dir: &std::path::Path) -> Result<(), StartError> {
         path: dir.to_path_buf(),
         source,
     };
+    if dir.exists() && !dir.is_dir() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "exists but is not a directory",
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(err)?;
     let probe = dir.join(".zk-write-test");
     std::fs::write(&probe, b"ok").map_err(err)?;

@@ -159,6 +159,11 @@ impl ZkState {
         self.watches().remove_connection(conn);
     }
 
+    /// The session a connection serves (for the 4lw watch dumps).
+    pub fn conn_session(&self, conn: u64) -> Option<i64> {
+        lock(&self.conns).get(&conn).map(|c| c.session_id)
+    }
+
     /// Number of open client connections.
     pub fn conn_count(&self) -> usize {
         lock(&self.conns).len()

@@ -85,6 +85,14 @@ impl TestingServer {
         }
     }
 
+    /// Stops abruptly (no orderly shutdown of the client side; what was acknowledged is on
+    /// disk). [`TestingServer::restart`] starts it again on the same port and data.
+    pub async fn kill(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.kill().await;
+        }
+    }
+
     /// Stops and starts again on the same port and data.
     ///
     /// # Errors

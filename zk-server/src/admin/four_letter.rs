@@ -1,10 +1,11 @@
-//! Four-letter words: `ruok`, `srvr`, `stat`, `mntr`, `conf`, `cons`, `envi`, `wchs`, `dump`,
-//! `isro`, `srst`, `crst`, `dirs`, answered in Apache's formats and honouring
-//! `4lw.commands.whitelist`.
+//! Four-letter words: `ruok`, `srvr`, `stat`, `mntr`, `conf`, `cons`, `envi`, `wchs`, `wchc`,
+//! `wchp`, `dump`, `isro`, `srst`, `crst`, `dirs`, answered in Apache's formats and honouring
+//! `4lw.commands.whitelist` (`gtmk`, `stmk` and `hash` are recognised but not supported).
 
 use std::fmt::Write;
 
 use crate::server::Shared;
+use crate::watch::WatchTableKind;
 
 /// The version this server reports (the protocol level it implements).
 pub const VERSION: &str = concat!("3.9.0-zk-rs-", env!("CARGO_PKG_VERSION"));
@@ -42,6 +43,8 @@ pub fn run(cmd: &str, shared: &Shared) -> String {
             let _ = writeln!(o, "{conns} connections watching {paths} paths");
             let _ = writeln!(o, "Total watches:{total}");
         }
+        "wchc" => wchc(shared, &mut o),
+        "wchp" => wchp(shared, &mut o),
         "dump" => dump(shared, &mut o),
         "srst" => {
             shared.stats.reset();
@@ -83,12 +86,15 @@ fn server_lines(shared: &Shared, o: &mut String, with_clients: bool) {
     let _ = writeln!(o, "Outstanding: 0");
     let _ = writeln!(o, "Zxid: {:#x}", shared.state.last_zxid());
     let _ = writeln!(o, "Mode: {}", mode(shared));
-    let _ = writeln!(o, "Node count: {}", shared.state.read().node_count());
+    let _ = writeln!(o, "Node count: {}", shared.state.read().znode_count());
 }
 
 fn mntr(shared: &Shared, o: &mut String) {
     let tree = shared.state.read();
-    let (_, paths, total) = shared.state.watches().counts();
+    let (paths, total) = {
+        let w = shared.state.watches();
+        (w.counts().1, w.watch_count())
+    };
     let lines: Vec<(&str, String)> = vec![
         ("zk_version", format!("{VERSION}, built on unknown")),
         ("zk_server_state", mode(shared).to_string()),
@@ -102,7 +108,7 @@ fn mntr(shared: &Shared, o: &mut String) {
             shared.state.conn_count().to_string(),
         ),
         ("zk_outstanding_requests", "0".into()),
-        ("zk_znode_count", tree.node_count().to_string()),
+        ("zk_znode_count", tree.znode_count().to_string()),
         ("zk_watch_count", total.to_string()),
         ("zk_watched_paths", paths.to_string()),
         ("zk_ephemerals_count", tree.ephemeral_count().to_string()),
@@ -155,6 +161,36 @@ fn envi(shared: &Shared, o: &mut String) {
         std::env::current_dir().unwrap_or_default().display()
     );
     let _ = writeln!(o, "zk-rs.server_id={}", shared.server_id);
+}
+
+/// Apache's `Long.toHexString` of a connection's session (0 once it is gone).
+fn session_hex(shared: &Shared, conn: u64) -> String {
+    format!("0x{:x}", shared.state.conn_session(conn).unwrap_or(0))
+}
+
+/// `wchc`: each watching connection's session, then its watched paths (data watches, as
+/// Apache), and a closing empty line.
+fn wchc(shared: &Shared, o: &mut String) {
+    let by_conn = shared.state.watches().by_connection(WatchTableKind::Data);
+    for (conn, paths) in by_conn {
+        let _ = writeln!(o, "{}", session_hex(shared, conn));
+        for p in paths {
+            let _ = writeln!(o, "\t{p}");
+        }
+    }
+    o.push('\n');
+}
+
+/// `wchp`: each watched path, then the sessions watching it, and a closing empty line.
+fn wchp(shared: &Shared, o: &mut String) {
+    let by_path = shared.state.watches().by_path(WatchTableKind::Data);
+    for (path, conns) in by_path {
+        let _ = writeln!(o, "{path}");
+        for c in conns {
+            let _ = writeln!(o, "\t{}", session_hex(shared, c));
+        }
+    }
+    o.push('\n');
 }
 
 fn dump(shared: &Shared, o: &mut String) {

@@ -61,9 +61,12 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Cancellatio
 /// Current values of the server's gauges in Prometheus text format.
 pub fn render(shared: &Shared, recorder: &PrometheusRecorder) -> String {
     let tree = shared.state.read();
-    let (_, paths, watches) = shared.state.watches().counts();
+    let (paths, watches) = {
+        let w = shared.state.watches();
+        (w.counts().1, w.watch_count())
+    };
     let values = [
-        ("znode_count", tree.node_count() as f64),
+        ("znode_count", tree.znode_count() as f64),
         ("ephemerals_count", tree.ephemeral_count() as f64),
         ("approximate_data_size", tree.approximate_data_size() as f64),
         ("global_sessions", tree.session_count() as f64),

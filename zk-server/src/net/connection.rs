@@ -34,6 +34,11 @@ const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_millis(500);
 /// Stop reading from a client that does not read its replies.
 const MAX_UNWRITTEN: usize = 8 << 20;
 
+/// Why a connection ended, in the ordinary cases (anything else is logged at info).
+const CLIENT_CLOSED: &str = "client closed the connection";
+const SERVER_STOPPING: &str = "server stopping";
+const CLOSED_BY_SERVER: &str = "closed by the server";
+
 /// Per-connection state visible to request handlers.
 #[derive(Debug)]
 pub struct ConnCtx {
@@ -58,7 +63,12 @@ pub async fn serve(
     let span = tracing::debug_span!("conn", id, %peer, session_id = tracing::field::Empty);
     async move {
         if let Err(why) = serve_inner(&mut stream, peer, id, &shared, &stop).await {
-            debug!(reason = %why, "connection closed");
+            if [CLIENT_CLOSED, SERVER_STOPPING, CLOSED_BY_SERVER].contains(&why.as_str()) {
+                debug!(reason = %why, "connection closed");
+            } else {
+                // Bad input, a refused handshake or a broken socket: worth an operator's eye.
+                info!(reason = %why, "closing connection");
+            }
         }
         shared.state.remove_conn(id);
         let _ = stream.shutdown().await;
@@ -106,12 +116,13 @@ async fn serve_inner(
         } => (session_id, response),
         Handshake::Rejected(resp) => {
             let _ = stream.write_all(&reply::bare(&resp)).await;
-            return Err("session expired or invalid".into());
+            return Err(format!(
+                "session {:#x}: expired or wrong password",
+                req.session_id
+            ));
         }
-        Handshake::Refused(why) => {
-            info!(reason = %why, "refusing connection");
-            return Err(why);
-        }
+        // Logged (at info) with the reason when the connection closes.
+        Handshake::Refused(why) => return Err(format!("refused: {why}")),
     };
     tracing::Span::current().record("session_id", format_args!("{session_id:#x}"));
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -140,7 +151,7 @@ async fn serve_inner(
                 let frame = match frame {
                     Some(Ok(f)) => f,
                     Some(Err(e)) => return Err(format!("bad frame: {e}")),
-                    None => return Err("client closed the connection".into()),
+                    None => return Err(CLIENT_CLOSED.into()),
                 };
                 shared.stats.packet_received();
                 shared.touch(session_id);
@@ -158,14 +169,15 @@ async fn serve_inner(
                     drain(shared, &mut ctx, &mut queued, &mut pending, &mut closing, &mut out, &mut rx, &tx);
                 }
                 Some(Outgoing::Close) | None => {
-                    let _ = write.write_all(&out).await;
-                    return Err("closed by the server".into());
+                    // Bounded: a client that does not read must not keep the connection alive.
+                    let _ = tokio::time::timeout(CLOSE_LINGER, write.write_all(&out)).await;
+                    return Err(CLOSED_BY_SERVER.into());
                 }
             },
             r = write.write_buf(&mut out), if !out.is_empty() => {
                 r.map_err(|e| format!("write: {e}"))?;
             }
-            _ = stop.cancelled() => return Err("server stopping".into()),
+            _ = stop.cancelled() => return Err(SERVER_STOPPING.into()),
         }
         if closing && out.is_empty() && pending == 0 {
             // Let the client close first (it does right after the closeSession reply): a Java
