@@ -1,0 +1,98 @@
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import java.util.concurrent.CountDownLatch;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.leader.LeaderSelector;
+import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
+import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+
+/** Curator side of the Rust/Curator interop tests. */
+public class Interop {
+    public static void main(String[] a) throws Exception {
+        String cs = a[0], mode = a[1], path = a[2];
+        CuratorFramework c = CuratorFrameworkFactory.newClient(cs, 10000, 5000, new ExponentialBackoffRetry(100, 5));
+        c.start();
+        c.blockUntilConnected();
+        if (mode.equals("mutex")) {
+            int threads = Integer.parseInt(a[3]);
+            int iters = Integer.parseInt(a[4]);
+            Path log = Paths.get(a[5]);
+            long holdMs = Long.parseLong(a[6]);
+            List<Thread> ts = new ArrayList<>();
+            final Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < threads; t++) {
+                final String me = "java-" + t;
+                Thread th = new Thread(() -> {
+                    try {
+                        InterProcessMutex m = new InterProcessMutex(c, path);
+                        for (int i = 0; i < iters; i++) {
+                            m.acquire();
+                            append(log, "enter " + me);
+                            Thread.sleep(holdMs);
+                            append(log, "leave " + me);
+                            m.release();
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            for (Thread th : ts) th.join();
+            if (failure[0] != null) { failure[0].printStackTrace(); System.exit(2); }
+            System.out.println("DONE");
+        } else if (mode.equals("selector")) {
+            String id = a[3];
+            int iters = Integer.parseInt(a[4]);
+            Path log = Paths.get(a[5]);
+            long holdMs = Long.parseLong(a[6]);
+            CountDownLatch done = new CountDownLatch(iters);
+            LeaderSelector s = new LeaderSelector(c, path, new LeaderSelectorListenerAdapter() {
+                @Override
+                public void takeLeadership(CuratorFramework cf) throws Exception {
+                    if (done.getCount() == 0) return;
+                    append(log, "enter " + id);
+                    Thread.sleep(holdMs);
+                    append(log, "leave " + id);
+                    done.countDown();
+                }
+            });
+            s.setId(id);
+            s.autoRequeue();
+            s.start();
+            done.await();
+            s.close();
+            System.out.println("DONE");
+        } else {
+            String id = a[3];
+            long holdMs = Long.parseLong(a[4]);
+            LeaderLatch l = new LeaderLatch(c, path, id);
+            l.start();
+            System.out.println("STARTED");
+            Thread.sleep(500);
+            System.out.println("SEES_LEADER " + l.getLeader().getId() + " " + l.hasLeadership());
+            l.await();
+            System.out.println("LEADER");
+            Thread.sleep(holdMs);
+            System.out.println("STILL_LEADER " + l.hasLeadership() + " " + l.getLeader().getId());
+            l.close();
+            System.out.println("CLOSED");
+        }
+        System.out.flush();
+        c.close();
+    }
+
+    static synchronized void append(Path p, String s) throws Exception {
+        Files.write(p, (s + "\n").getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    }
+}

@@ -1,0 +1,318 @@
+//! Interop with Apache Curator 5 (Java): our InterProcessMutex and LeaderLatch and Curator's
+//! share a path on the same server. Mutual exclusion holds across both languages (every
+//! holder appends enter/leave lines to one file with O_APPEND; the file must alternate), and
+//! there is a single leader across both.
+//!
+//! Prints `SKIPPED:` when javac or the Curator jars are missing (Debian `libcurator-*-java`).
+
+mod recipes_common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use recipes_common::{connect, unique};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+use zk_recipes::{CloseMode, InterProcessMutex, LeaderLatch, LeaderSelector};
+
+both_targets! {
+    curator_and_rust_mutex_exclude_each_other => mutex_interop;
+    curator_and_rust_latch_have_one_leader => latch_interop;
+    curator_and_rust_leader_selectors_take_turns => selector_interop;
+}
+
+const JAVA_SOURCE: &str = include_str!("recipes_common/Interop.java");
+const JAR_DIR: &str = "/usr/share/java";
+const JARS: &[&str] = &[
+    "curator-framework.jar",
+    "curator-client.jar",
+    "curator-recipes.jar",
+    "zookeeper.jar",
+    "zookeeper-jute.jar",
+    "guava.jar",
+    "slf4j-api.jar",
+    "slf4j-nop.jar",
+];
+
+/// Compiles the Curator program into a temp dir; `None` (after printing SKIPPED) when Java or
+/// Curator is missing.
+async fn compile() -> Option<(tempfile::TempDir, String)> {
+    let missing: Vec<_> = JARS
+        .iter()
+        .filter(|j| !Path::new(JAR_DIR).join(j).exists())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("SKIPPED: Curator jars missing in {JAR_DIR}: {missing:?}");
+        return None;
+    }
+    let javac_ok = Command::new("javac")
+        .arg("-version")
+        .output()
+        .await
+        .is_ok_and(|o| o.status.success());
+    if !javac_ok {
+        eprintln!("SKIPPED: javac not found");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("Interop.java");
+    std::fs::write(&src, JAVA_SOURCE).expect("write java source");
+    let mut cp: Vec<String> = JARS
+        .iter()
+        .map(|j| PathBuf::from(JAR_DIR).join(j).display().to_string())
+        .collect();
+    let out = Command::new("javac")
+        .arg("-cp")
+        .arg(cp.join(":"))
+        .arg("-d")
+        .arg(dir.path())
+        .arg(&src)
+        .output()
+        .await
+        .expect("run javac");
+    assert!(
+        out.status.success(),
+        "javac failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cp.insert(0, dir.path().display().to_string());
+    Some((dir, cp.join(":")))
+}
+
+fn java(cp: &str, args: &[&str]) -> Child {
+    Command::new("java")
+        .arg("-cp")
+        .arg(cp)
+        .arg("Interop")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start java")
+}
+
+async fn append(file: &Path, line: String) {
+    let mut f = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .await
+        .expect("open log");
+    f.write_all(line.as_bytes()).await.expect("append");
+}
+
+async fn mutex_interop(cs: String, _: SocketAddr) {
+    let Some((dir, cp)) = compile().await else {
+        return;
+    };
+    let path = unique("curator-mutex");
+    let log = dir.path().join("holders.log");
+    let log_s = log.display().to_string();
+    let mut child = java(&cp, &[&cs, "mutex", &path, "2", "15", &log_s, "20"]);
+
+    // Start contending once Java holds the lock for the first time.
+    wait_for_java(&log).await;
+
+    let log = Arc::new(log);
+    let mut tasks = Vec::new();
+    for s in 0..2 {
+        let client = connect(&cs).await;
+        for t in 0..2 {
+            let (client, path, log) = (client.clone(), path.clone(), log.clone());
+            tasks.push(tokio::spawn(async move {
+                let me = format!("rust-{s}-{t}");
+                let m = InterProcessMutex::new(client, path);
+                for _ in 0..8 {
+                    let g = m.acquire().await.expect("acquire");
+                    append(&log, format!("enter {me} {}\n", g.fencing_token())).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    append(&log, format!("leave {me}\n")).await;
+                    g.release().await.expect("release");
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("rust task");
+    }
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("java finishes")
+        .expect("java status");
+    assert!(status.success(), "java failed: {status}");
+
+    let text = tokio::fs::read_to_string(&*log).await.expect("read log");
+    check_holders(&text, 2 * 15 + 4 * 8);
+    let m = InterProcessMutex::new(connect(&cs).await, path);
+    assert!(m.participant_nodes().await.expect("nodes").is_empty());
+}
+
+/// Checks that the holders' log alternates enter/leave of the same holder (no overlap), that
+/// Rust fencing tokens increase, and that the languages took turns.
+fn check_holders(text: &str, holds: usize) {
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2 * holds, "{text}");
+    let mut last_token = i64::MIN;
+    let mut switches = 0;
+    let mut prev_lang = "";
+    for pair in lines.chunks(2) {
+        let enter: Vec<&str> = pair[0].split(' ').collect();
+        let leave: Vec<&str> = pair[1].split(' ').collect();
+        assert_eq!(enter[0], "enter", "overlap: {pair:?}\n{text}");
+        assert_eq!(leave[0], "leave", "overlap: {pair:?}\n{text}");
+        assert_eq!(enter[1], leave[1], "overlap: {pair:?}\n{text}");
+        if let Some(tok) = enter.get(2) {
+            let tok: i64 = tok.parse().expect("token");
+            assert!(tok > last_token, "tokens must increase");
+            last_token = tok;
+        }
+        let lang = if enter[1].starts_with("java") {
+            "java"
+        } else {
+            "rust"
+        };
+        if lang != prev_lang {
+            switches += 1;
+            prev_lang = lang;
+        }
+    }
+    assert!(switches >= 3, "the languages never contended:\n{text}");
+}
+
+async fn wait_for_java(log: &Path) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !tokio::fs::read_to_string(log)
+            .await
+            .unwrap_or_default()
+            .contains("enter java")
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("java got in");
+}
+
+async fn selector_interop(cs: String, _: SocketAddr) {
+    let Some((dir, cp)) = compile().await else {
+        return;
+    };
+    let path = unique("curator-selector");
+    let log = Arc::new(dir.path().join("leaders.log"));
+    let log_s = log.display().to_string();
+    let mut child = java(
+        &cp,
+        &[&cs, "selector", &path, "java-sel", "10", &log_s, "20"],
+    );
+    wait_for_java(&log).await;
+    let saw_java = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for i in 0..2 {
+        let client = connect(&cs).await;
+        let (path, log, saw_java) = (path.clone(), log.clone(), saw_java.clone());
+        tasks.push(tokio::spawn(async move {
+            let me = format!("rust-sel-{i}");
+            let s = LeaderSelector::new(client, path, me.clone());
+            for _ in 0..6 {
+                let done = s
+                    .lead_once(|l| {
+                        let (s, log, me, saw_java) = (&s, &log, &me, &saw_java);
+                        async move {
+                            append(log, format!("enter {me} {}\n", l.token)).await;
+                            let parts = s.participants().await.expect("participants");
+                            assert_eq!(&parts[0].id, me, "{parts:?}");
+                            if parts.iter().any(|p| p.id == "java-sel") {
+                                saw_java.store(true, std::sync::atomic::Ordering::SeqCst);
+                            }
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            append(log, format!("leave {me}\n")).await;
+                        }
+                    })
+                    .await
+                    .expect("lead");
+                assert!(done.is_some());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("rust task");
+    }
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("java finishes")
+        .expect("java status");
+    assert!(status.success(), "java failed: {status}");
+    let text = tokio::fs::read_to_string(&*log).await.expect("read log");
+    check_holders(&text, 10 + 2 * 6);
+    assert!(
+        saw_java.load(std::sync::atomic::Ordering::SeqCst),
+        "Curator's participant id never showed up in our participants()"
+    );
+}
+
+async fn next_line(out: &mut tokio::io::Lines<BufReader<ChildStdout>>) -> String {
+    tokio::time::timeout(Duration::from_secs(30), out.next_line())
+        .await
+        .expect("a line from java")
+        .expect("read java stdout")
+        .expect("java ended early")
+}
+
+async fn latch_interop(cs: String, _: SocketAddr) {
+    let Some((_dir, cp)) = compile().await else {
+        return;
+    };
+    let path = unique("curator-latch");
+    let r1 = LeaderLatch::new(connect(&cs).await, path.clone(), "rust-1");
+    r1.start().await.expect("start");
+    assert!(r1
+        .await_leadership_timeout(Duration::from_secs(10))
+        .await
+        .expect("await"));
+
+    let mut child = java(&cp, &[&cs, "latch", &path, "java-1", "1500"]);
+    let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert_eq!(next_line(&mut out).await, "STARTED");
+    // Curator reads our node and sees us as the leader, and itself as not.
+    assert_eq!(next_line(&mut out).await, "SEES_LEADER rust-1 false");
+    let parts = r1.participants().await.expect("participants");
+    let ids: Vec<_> = parts.iter().map(|p| (p.id.as_str(), p.is_leader)).collect();
+    assert_eq!(ids, vec![("rust-1", true), ("java-1", false)]);
+
+    // A second Rust participant queues behind Java.
+    let r2 = LeaderLatch::new(connect(&cs).await, path.clone(), "rust-2");
+    r2.start().await.expect("start");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(r1.has_leadership() && !r2.has_leadership());
+
+    r1.close(CloseMode::NotifyLeader).await.expect("close");
+    assert_eq!(next_line(&mut out).await, "LEADER");
+    assert!(!r1.has_leadership());
+    assert!(!r2.has_leadership(), "two leaders: java and rust-2");
+    assert_eq!(
+        r2.leader().await.expect("leader").expect("some").id,
+        "java-1"
+    );
+    assert_eq!(next_line(&mut out).await, "STILL_LEADER true java-1");
+    assert!(!r2.has_leadership(), "two leaders: java and rust-2");
+
+    // Java closes its latch; the Rust participant behind it takes over.
+    assert!(r2
+        .await_leadership_timeout(Duration::from_secs(15))
+        .await
+        .expect("await"));
+    let parts = r2.participants().await.expect("participants");
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    assert_eq!(parts[0].id, "rust-2");
+    assert_eq!(next_line(&mut out).await, "CLOSED");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("java finishes")
+        .expect("java status");
+    assert!(status.success());
+    r2.close(CloseMode::Silent).await.expect("close");
+}

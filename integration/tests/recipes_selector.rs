@@ -1,0 +1,95 @@
+//! LeaderSelector against zk-server and Apache ZooKeeper: one leader at a time across
+//! sessions with re-queueing and increasing tokens, participants read from node data, and the
+//! leader's work cancelled when its session goes silent, before anyone else leads.
+
+mod recipes_common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use integration::proxy::{ProxyMode, TcpProxy};
+use recipes_common::{connect, connect_with, unique};
+use zk_recipes::LeaderSelector;
+
+both_targets! {
+    one_leader_at_a_time_with_requeue => requeue;
+    work_is_cancelled_when_leadership_is_lost => cancelled_on_loss;
+}
+
+async fn requeue(cs: String, _: SocketAddr) {
+    let path = unique("selector");
+    let inside = Arc::new(AtomicUsize::new(0));
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let client = connect(&cs).await;
+        let (path, inside, tokens) = (path.clone(), inside.clone(), tokens.clone());
+        tasks.push(tokio::spawn(async move {
+            let s = LeaderSelector::new(client, path, format!("s{i}"));
+            for _ in 0..3 {
+                let out = s
+                    .lead_once(|l| {
+                        let (s, inside, tokens) = (&s, &inside, &tokens);
+                        async move {
+                            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two leaders");
+                            let parts = s.participants().await.expect("participants");
+                            assert_eq!(parts[0].id, s.id(), "leader is not first: {parts:?}");
+                            tokens.lock().expect("tokens").push(l.token);
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                            l.token
+                        }
+                    })
+                    .await
+                    .expect("lead");
+                assert!(out.is_some());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let tokens = tokens.lock().expect("tokens").clone();
+    assert_eq!(tokens.len(), 12);
+    assert!(tokens.windows(2).all(|w| w[0] < w[1]), "{tokens:?}");
+}
+
+async fn cancelled_on_loss(cs: String, upstream: SocketAddr) {
+    let path = unique("selector-loss");
+    let proxy = TcpProxy::start(upstream).await.expect("proxy");
+    let c0 = connect_with(&proxy.addr().to_string(), Duration::from_millis(2000)).await;
+    let s0 = LeaderSelector::new(c0, path.clone(), "silent");
+    let s1 = LeaderSelector::new(connect(&cs).await, path.clone(), "next");
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let leader = tokio::spawn(async move {
+        let out = s0
+            .lead_once(|_| async move {
+                let _ = started_tx.send(());
+                std::future::pending::<()>().await
+            })
+            .await
+            .expect("lead");
+        (out, Instant::now())
+    });
+    started_rx.await.expect("s0 leads");
+    let next = tokio::spawn(async move {
+        let t = s1
+            .lead_once(|l| async move { l.token })
+            .await
+            .expect("lead");
+        (t, Instant::now())
+    });
+    proxy.set_mode(ProxyMode::Blackhole);
+    let (out, cancelled_at) = leader.await.expect("leader task");
+    assert_eq!(out, None, "work should have been cancelled");
+    let (t, led_at) = next.await.expect("next task");
+    assert!(t.is_some());
+    assert!(
+        cancelled_at < led_at,
+        "the old leader's work outlived its leadership"
+    );
+    proxy.set_mode(ProxyMode::Forward);
+    proxy.cut();
+}
