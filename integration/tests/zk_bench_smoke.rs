@@ -1,0 +1,58 @@
+//! `zk-bench smoke`: every workload runs for a moment against a zk-server that zk-bench starts
+//! itself (the binary next to it), and reports operations and no errors. Asserts only that the
+//! load generator works, never how fast anything is.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Finds (or builds) a binary of this workspace next to the test executable.
+fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join(name);
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "zk-server", "--bin", name]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building {name} failed");
+    }
+    bin
+}
+
+#[test]
+fn smoke_mode_runs_every_workload_without_errors() {
+    // zk-bench starts the zk-server next to itself.
+    workspace_bin("zk-server");
+    let bench = workspace_bin("zk-bench");
+    let out = Command::new(&bench)
+        .args(["smoke", "--duration", "300ms"])
+        .output()
+        .expect("run zk-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "zk-bench smoke failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("SMOKE workload="))
+        .collect();
+    assert_eq!(lines.len(), 8, "one line per workload:\n{stdout}");
+    for line in lines {
+        let field = |k: &str| -> u64 {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {k} in {line:?}"))
+        };
+        assert!(field("ops=") > 0, "no operations: {line}");
+        assert_eq!(field("errors="), 0, "errors: {line}");
+    }
+    assert!(stdout.contains("SMOKE OK"), "{stdout}");
+}

@@ -1,0 +1,180 @@
+//! Compare mode: the same workloads against zk-server and Apache ZooKeeper, each started from
+//! the same zoo.cfg with a fresh data directory, in one run; then the big-tree measurement on
+//! each; then the markdown report.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::launcher::{free_port, write_zoo_cfg, Kind, Launch, ServerProcess};
+use crate::report::{markdown, ServerResults};
+use crate::workload::LoadArgs;
+use crate::{driver, procstat, tree};
+
+/// Compare-mode options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The load shape.
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Znodes in the big-tree RSS / restart measurement (0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub tree_nodes: usize,
+    /// Value size of the big-tree znodes.
+    #[arg(long, default_value_t = 100)]
+    pub tree_value_size: usize,
+    /// Where to write the markdown report.
+    #[arg(long, default_value = "zk-bench-compare.md")]
+    pub out: PathBuf,
+    /// Directory for configs, data and logs (default: a fresh temporary directory).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// The zk-server binary (default: next to zk-bench).
+    #[arg(long)]
+    pub zk_server_bin: Option<PathBuf>,
+    /// Directory of Debian-style unversioned jars.
+    #[arg(long, default_value = "/usr/share/java")]
+    pub jar_dir: PathBuf,
+    /// The java executable.
+    #[arg(long, default_value = "java")]
+    pub java: PathBuf,
+    /// Apache heap limit (-Xmx) in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub apache_heap_mb: u32,
+}
+
+/// Starts `kind` from a fresh zoo.cfg + data directory under `root`.
+pub async fn start_server(
+    kind: Kind,
+    launch: &Launch,
+    root: &Path,
+    tag: &str,
+) -> Result<ServerProcess, String> {
+    let dir = root.join(format!("{}-{tag}", kind.name()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let port = free_port().map_err(|e| e.to_string())?;
+    let cfg = dir.join("zoo.cfg");
+    write_zoo_cfg(&cfg, &data, port).map_err(|e| e.to_string())?;
+    let mut s = ServerProcess::spawn(kind, launch, &cfg, port, &dir.join("server.log"))
+        .map_err(|e| e.to_string())?;
+    s.wait_serving(None, Duration::from_secs(60)).await?;
+    Ok(s)
+}
+
+async fn run_one(kind: Kind, launch: &Launch, root: &Path, args: &CompareArgs) -> ServerResults {
+    let mut results = ServerResults::default();
+    eprintln!("== {} ==", kind.name());
+    match start_server(kind, launch, root, "load").await {
+        Ok(server) => {
+            let connect = server.connect_string();
+            for &w in &args.load.workloads {
+                let r = driver::run(w, &connect, server.pid(), &args.load).await;
+                match &r {
+                    Ok(o) => eprintln!("  {}", o.line()),
+                    Err(e) => eprintln!("  {w}: failed: {e}"),
+                }
+                results.workloads.push((w, r));
+            }
+            drop(server);
+        }
+        Err(e) => {
+            eprintln!("  cannot start: {e}");
+            for &w in &args.load.workloads {
+                results
+                    .workloads
+                    .push((w, Err(format!("server did not start: {e}"))));
+            }
+        }
+    }
+    if args.tree_nodes > 0 {
+        let r = match start_server(kind, launch, root, "tree").await {
+            Ok(mut server) => {
+                tree::run(
+                    &mut server,
+                    args.tree_nodes,
+                    args.tree_value_size,
+                    args.load.sessions,
+                    args.load.in_flight.max(32),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match &r {
+            Ok(t) => eprintln!(
+                "  tree {} znodes: load {:.1?}, RSS {:?} KiB, restart→first request {:.3?}, RSS after restart {:?} KiB",
+                t.nodes, t.load_time, t.rss_loaded_kib, t.restart_to_first_request, t.rss_restarted_kib
+            ),
+            Err(e) => eprintln!("  tree: failed: {e}"),
+        }
+        results.tree = Some(r);
+    }
+    results
+}
+
+/// Runs compare mode; returns the report text.
+pub async fn run(args: &CompareArgs) -> Result<String, String> {
+    let launch = Launch {
+        zk_server_bin: args
+            .zk_server_bin
+            .clone()
+            .unwrap_or_else(Launch::default_zk_server_bin),
+        jar_dir: args.jar_dir.clone(),
+        java: args.java.clone(),
+        apache_heap_mb: args.apache_heap_mb,
+    };
+    if !launch.zk_server_bin.exists() {
+        return Err(format!(
+            "{} not found (build it: cargo build --release -p zk-server --bins)",
+            launch.zk_server_bin.display()
+        ));
+    }
+    launch
+        .apache_available()
+        .map_err(|e| format!("Apache ZooKeeper not available: {e}"))?;
+    let temp;
+    let root = match &args.work_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("zk-bench-")
+                .tempdir()
+                .map_err(|e| e.to_string())?;
+            temp.path().to_path_buf()
+        }
+    };
+    let ours = run_one(Kind::Ours, &launch, &root, args).await;
+    let apache = run_one(Kind::Apache, &launch, &root, args).await;
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let l = &args.load;
+    let setup = format!(
+        "standalone, fsync on (both defaults), same zoo.cfg (tickTime=2000, maxClientCnxns=0), \
+         fresh data dirs under {}; {} sessions × {} in flight, value {} B, {} keys, \
+         warm-up {:?} + {:?} measured per workload, read ratio {}, multi of {} setData, \
+         {} watchers; Apache: -Xmx{}m, default GC; load generator on the same machine",
+        root.display(),
+        l.sessions,
+        l.in_flight,
+        l.value_size,
+        l.keys,
+        l.warmup,
+        l.duration,
+        l.read_ratio,
+        l.multi_ops,
+        l.watchers,
+        args.apache_heap_mb
+    );
+    let report = markdown(
+        &command,
+        &procstat::machine_summary(),
+        &setup,
+        &ours,
+        &apache,
+        &l.workloads,
+    );
+    std::fs::write(&args.out, &report).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    Ok(report)
+}

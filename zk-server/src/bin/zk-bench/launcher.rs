@@ -1,0 +1,340 @@
+//! Starting the servers under test as child processes: zk-server (the binary next to zk-bench)
+//! and Apache ZooKeeper (`QuorumPeerMain` from the Debian package's jars), both from a zoo.cfg.
+//!
+//! Every child gets a tiny `sh` watchdog whose stdin is a pipe held by this process: if zk-bench
+//! dies for any reason the pipe closes and the watchdog `kill -9`s the server (no `unsafe`
+//! `prctl` needed). `Drop` kills the child too.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zk_core::Client;
+
+/// Which server implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// zk-server from this workspace.
+    Ours,
+    /// Apache ZooKeeper (Debian package jars).
+    Apache,
+}
+
+impl Kind {
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Ours => "zk-server",
+            Kind::Apache => "apache",
+        }
+    }
+}
+
+/// How to find and run each implementation.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The zk-server binary.
+    pub zk_server_bin: PathBuf,
+    /// Directory of Debian-style unversioned jars.
+    pub jar_dir: PathBuf,
+    /// `java` executable.
+    pub java: PathBuf,
+    /// Apache heap limit (`-Xmx`) in MiB.
+    pub apache_heap_mb: u32,
+}
+
+/// Runtime dependencies of Apache ZooKeeper 3.8 (skipped when missing); listed explicitly so
+/// exactly one SLF4J binding (slf4j-simple) is on the classpath.
+const APACHE_JARS: &[&str] = &[
+    "zookeeper.jar",
+    "zookeeper-jute.jar",
+    "slf4j-api.jar",
+    "slf4j-simple.jar",
+    "commons-cli.jar",
+    "commons-io.jar",
+    "jackson-annotations.jar",
+    "jackson-core.jar",
+    "jackson-databind.jar",
+    "metrics-core.jar",
+    "snappy-java.jar",
+    "netty-buffer.jar",
+    "netty-codec.jar",
+    "netty-common.jar",
+    "netty-handler.jar",
+    "netty-resolver.jar",
+    "netty-transport.jar",
+    "netty-transport-native-epoll.jar",
+    "netty-transport-native-unix-common.jar",
+];
+
+impl Launch {
+    /// Defaults: zk-server next to the running zk-bench, jars in `/usr/share/java`, `java` on
+    /// the PATH.
+    pub fn default_zk_server_bin() -> PathBuf {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("zk-server")))
+            .unwrap_or_else(|| PathBuf::from("zk-server"))
+    }
+
+    /// Whether Apache ZooKeeper can be launched here (the reason when it cannot).
+    pub fn apache_available(&self) -> Result<(), String> {
+        for jar in &APACHE_JARS[..4] {
+            if !self.jar_dir.join(jar).exists() {
+                return Err(format!("{} missing", self.jar_dir.join(jar).display()));
+            }
+        }
+        Command::new(&self.java)
+            .arg("-version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("{}: {e}", self.java.display()))
+            .and_then(|s| {
+                s.success()
+                    .then_some(())
+                    .ok_or_else(|| "java -version failed".to_string())
+            })
+    }
+
+    fn classpath(&self) -> String {
+        APACHE_JARS
+            .iter()
+            .map(|j| self.jar_dir.join(j))
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    fn command(&self, kind: Kind, cfg: &Path) -> Command {
+        match kind {
+            Kind::Ours => {
+                let mut c = Command::new(&self.zk_server_bin);
+                c.arg(cfg).env("RUST_LOG", "warn");
+                c
+            }
+            Kind::Apache => {
+                let mut c = Command::new(&self.java);
+                c.arg(format!("-Xmx{}m", self.apache_heap_mb))
+                    .arg("-XX:-UsePerfData")
+                    .arg("-Djava.awt.headless=true")
+                    .arg("-Djava.net.preferIPv4Stack=true")
+                    .arg("-Dzookeeper.jmx.log4j.disable=true")
+                    .arg("-Dzookeeper.admin.enableServer=false")
+                    .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+                    .arg("-Dorg.slf4j.simpleLogger.logFile=System.err")
+                    .arg("-cp")
+                    .arg(self.classpath())
+                    .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+                    .arg(cfg);
+                c
+            }
+        }
+    }
+}
+
+/// Writes the shared zoo.cfg (standalone, fsync on by default in both) for one server.
+pub fn write_zoo_cfg(path: &Path, data_dir: &Path, port: u16) -> io::Result<()> {
+    let text = format!(
+        "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
+         clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nmaxSessionTimeout=60000\n\
+         4lw.commands.whitelist=*\nadmin.enableServer=false\n",
+        data_dir.display()
+    );
+    std::fs::write(path, text)
+}
+
+/// A free TCP port on 127.0.0.1 (bind to 0, read it, release it).
+pub fn free_port() -> io::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// One server process under test.
+#[derive(Debug)]
+pub struct ServerProcess {
+    kind: Kind,
+    launch: Launch,
+    cfg: PathBuf,
+    log: PathBuf,
+    port: u16,
+    child: Option<Child>,
+    watchdog: Option<(Child, ChildStdin)>,
+    started: Instant,
+}
+
+impl ServerProcess {
+    /// Spawns `kind` with `cfg` (which must name `port`); stderr goes to `log`.
+    pub fn spawn(
+        kind: Kind,
+        launch: &Launch,
+        cfg: &Path,
+        port: u16,
+        log: &Path,
+    ) -> io::Result<Self> {
+        let mut s = Self {
+            kind,
+            launch: launch.clone(),
+            cfg: cfg.to_path_buf(),
+            log: log.to_path_buf(),
+            port,
+            child: None,
+            watchdog: None,
+            started: Instant::now(),
+        };
+        s.start()?;
+        Ok(s)
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        let log = File::options().create(true).append(true).open(&self.log)?;
+        let mut cmd = self.launch.command(self.kind, &self.cfg);
+        if let Some(dir) = self.cfg.parent() {
+            cmd.current_dir(dir);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+        self.started = Instant::now();
+        let child = cmd
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("spawn {:?}: {e}", self.kind)))?;
+        self.watchdog = Some(spawn_watchdog(child.id())?);
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The OS pid of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn connect_string(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `kill -9` and reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some((mut w, stdin)) = self.watchdog.take() {
+            let _ = w.kill();
+            let _ = w.wait();
+            drop(stdin);
+        }
+    }
+
+    /// `kill -9`, then start again on the same configuration and data.
+    pub fn restart_after_kill9(&mut self) -> io::Result<()> {
+        self.kill9();
+        self.start()
+    }
+
+    /// Waits until a fresh session gets an answer to `getData(probe)` (or `exists("/")`), and
+    /// returns the time since the process was spawned.
+    pub async fn wait_serving(
+        &mut self,
+        probe: Option<&str>,
+        limit: Duration,
+    ) -> Result<Duration, String> {
+        let deadline = self.started + limit;
+        let addr = self.connect_string();
+        loop {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    return Err(format!(
+                        "{} exited with {status}; log tail:\n{}",
+                        self.kind.name(),
+                        tail(&self.log)
+                    ));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} did not serve within {limit:?}; log tail:\n{}",
+                    self.kind.name(),
+                    tail(&self.log)
+                ));
+            }
+            // Only build a session once `srvr` says the server is serving (Apache accepts
+            // connections, and drops them, while it loads its database).
+            if !srvr_serving(&addr).await {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+            let attempt = async {
+                let client = Client::builder(&addr)
+                    .session_timeout(Duration::from_secs(10))
+                    .connect()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let r = match probe {
+                    Some(p) => client.get_data(p).await.map(|_| ()),
+                    None => client.exists("/").await.map(|_| ()),
+                };
+                let served = Instant::now();
+                client.close().await;
+                r.map(|()| served).map_err(|e| e.to_string())
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Ok(Ok(served)) = tokio::time::timeout(left, attempt).await {
+                return Ok(served - self.started);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Whether the four-letter word `srvr` answers with a serving mode.
+async fn srvr_serving(addr: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let probe = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"srvr").await.ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.ok()?;
+        Some(out.contains("Mode:"))
+    };
+    tokio::time::timeout(Duration::from_secs(2), probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// The last 30 lines of a log file.
+pub fn tail(p: &Path) -> String {
+    let s = std::fs::read_to_string(p).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn spawn_watchdog(pid: u32) -> io::Result<(Child, ChildStdin)> {
+    let mut w = Command::new("sh")
+        .arg("-c")
+        .arg(r#"read -r _; kill -KILL "$1" 2>/dev/null"#)
+        .arg("zk-bench-watchdog")
+        .arg(pid.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    match w.stdin.take() {
+        Some(stdin) => Ok((w, stdin)),
+        None => {
+            let _ = w.kill();
+            let _ = w.wait();
+            Err(io::Error::other("watchdog stdin was not captured"))
+        }
+    }
+}
