@@ -19,7 +19,9 @@ use zk_recipes::{CloseMode, LeaderLatch, LeadershipEvent};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let connect = args.next().unwrap_or_else(|| "127.0.0.1:2181".to_string());
-    let path = args.next().unwrap_or_else(|| "/examples/worker".to_string());
+    let path = args
+        .next()
+        .unwrap_or_else(|| "/examples/worker".to_string());
     let id = args
         .next()
         .unwrap_or_else(|| format!("worker-{}", std::process::id()));

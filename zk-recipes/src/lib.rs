@@ -10,6 +10,11 @@
 //! - [`LeaderSelector`]: runs work while leading, on an [`InterProcessMutex`] whose nodes
 //!   hold the participant id (Curator's `LeaderSelector` layout); work is cancelled when
 //!   leadership is lost.
+//! - [`InterProcessReadWriteLock`]: Curator's read/write lock (`__READ__` / `__WRIT__` nodes
+//!   in one directory), with downgrade from write to read.
+//! - [`InterProcessSemaphoreV2`] and [`InterProcessSemaphoreMutex`]: a counting semaphore
+//!   (`{path}/leases`, internal lock at `{path}/locks`) and its one-lease mutex.
+//! - [`InterProcessMultiLock`]: all or none over several mutexes, released in reverse order.
 //! - [`RetryPolicy`]: exponential, n-times and until-elapsed retries.
 //!
 //! ```no_run
@@ -32,13 +37,19 @@
 
 pub mod leader_latch;
 pub mod leader_selector;
+pub mod multi_lock;
 pub mod mutex;
 pub mod protected;
 pub mod retry;
+pub mod rwlock;
+pub mod semaphore;
 pub mod state;
 
 pub use leader_latch::{CloseMode, LeaderLatch, LeadershipEvent, Participant};
 pub use leader_selector::{LeaderSelector, Leadership};
+pub use multi_lock::{InterProcessMultiLock, MultiLockGuard};
 pub use mutex::{InterProcessMutex, MutexGuard};
 pub use retry::RetryPolicy;
+pub use rwlock::{InterProcessReadWriteLock, RwGuard, Side};
+pub use semaphore::{InterProcessSemaphoreMutex, InterProcessSemaphoreV2, Lease};
 pub use state::{ErrorPolicy, LockState};

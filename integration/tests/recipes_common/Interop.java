@@ -12,6 +12,9 @@ import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderSelector;
 import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 
 /** Curator side of the Rust/Curator interop tests. */
@@ -38,6 +41,69 @@ public class Interop {
                             append(log, "enter " + me);
                             Thread.sleep(holdMs);
                             append(log, "leave " + me);
+                            m.release();
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            for (Thread th : ts) th.join();
+            if (failure[0] != null) { failure[0].printStackTrace(); System.exit(2); }
+            System.out.println("DONE");
+        } else if (mode.equals("semaphore")) {
+            int maxLeases = Integer.parseInt(a[3]);
+            int threads = Integer.parseInt(a[4]);
+            int iters = Integer.parseInt(a[5]);
+            Path log = Paths.get(a[6]);
+            long holdMs = Long.parseLong(a[7]);
+            List<Thread> ts = new ArrayList<>();
+            final Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < threads; t++) {
+                final String me = "java-" + t;
+                Thread th = new Thread(() -> {
+                    try {
+                        InterProcessSemaphoreV2 s = new InterProcessSemaphoreV2(c, path, maxLeases);
+                        for (int i = 0; i < iters; i++) {
+                            Lease l = s.acquire();
+                            append(log, "enter " + me);
+                            Thread.sleep(holdMs);
+                            append(log, "leave " + me);
+                            s.returnLease(l);
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            for (Thread th : ts) th.join();
+            if (failure[0] != null) { failure[0].printStackTrace(); System.exit(2); }
+            System.out.println("DONE");
+        } else if (mode.equals("rwlock")) {
+            // Thread t writes on iterations where (t + i) % 3 == 0 and reads otherwise.
+            int threads = Integer.parseInt(a[3]);
+            int iters = Integer.parseInt(a[4]);
+            Path log = Paths.get(a[5]);
+            long holdMs = Long.parseLong(a[6]);
+            List<Thread> ts = new ArrayList<>();
+            final Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < threads; t++) {
+                final int tt = t;
+                final String me = "java-" + t;
+                Thread th = new Thread(() -> {
+                    try {
+                        InterProcessReadWriteLock rw = new InterProcessReadWriteLock(c, path);
+                        for (int i = 0; i < iters; i++) {
+                            boolean w = (tt + i) % 3 == 0;
+                            InterProcessMutex m = w ? rw.writeLock() : rw.readLock();
+                            m.acquire();
+                            append(log, (w ? "W " : "R ") + "enter " + me);
+                            Thread.sleep(holdMs);
+                            append(log, (w ? "W " : "R ") + "leave " + me);
                             m.release();
                         }
                     } catch (Throwable e) {

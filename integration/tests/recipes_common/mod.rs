@@ -2,6 +2,8 @@
 //! Apache ZooKeeper) and client helpers.
 #![allow(dead_code)]
 
+pub mod curator;
+
 use std::future::Future;
 use std::time::Duration;
 
