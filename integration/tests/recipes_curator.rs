@@ -8,101 +8,19 @@
 mod recipes_common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use recipes_common::curator::{append, compile, java, wait_for_java};
 use recipes_common::{connect, unique};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::ChildStdout;
 use zk_recipes::{CloseMode, InterProcessMutex, LeaderLatch, LeaderSelector};
 
 both_targets! {
     curator_and_rust_mutex_exclude_each_other => mutex_interop;
     curator_and_rust_latch_have_one_leader => latch_interop;
     curator_and_rust_leader_selectors_take_turns => selector_interop;
-}
-
-const JAVA_SOURCE: &str = include_str!("recipes_common/Interop.java");
-const JAR_DIR: &str = "/usr/share/java";
-const JARS: &[&str] = &[
-    "curator-framework.jar",
-    "curator-client.jar",
-    "curator-recipes.jar",
-    "zookeeper.jar",
-    "zookeeper-jute.jar",
-    "guava.jar",
-    "slf4j-api.jar",
-    "slf4j-nop.jar",
-];
-
-/// Compiles the Curator program into a temp dir; `None` (after printing SKIPPED) when Java or
-/// Curator is missing.
-async fn compile() -> Option<(tempfile::TempDir, String)> {
-    let missing: Vec<_> = JARS
-        .iter()
-        .filter(|j| !Path::new(JAR_DIR).join(j).exists())
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("SKIPPED: Curator jars missing in {JAR_DIR}: {missing:?}");
-        return None;
-    }
-    let javac_ok = Command::new("javac")
-        .arg("-version")
-        .output()
-        .await
-        .is_ok_and(|o| o.status.success());
-    if !javac_ok {
-        eprintln!("SKIPPED: javac not found");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let src = dir.path().join("Interop.java");
-    std::fs::write(&src, JAVA_SOURCE).expect("write java source");
-    let mut cp: Vec<String> = JARS
-        .iter()
-        .map(|j| PathBuf::from(JAR_DIR).join(j).display().to_string())
-        .collect();
-    let out = Command::new("javac")
-        .arg("-cp")
-        .arg(cp.join(":"))
-        .arg("-d")
-        .arg(dir.path())
-        .arg(&src)
-        .output()
-        .await
-        .expect("run javac");
-    assert!(
-        out.status.success(),
-        "javac failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    cp.insert(0, dir.path().display().to_string());
-    Some((dir, cp.join(":")))
-}
-
-fn java(cp: &str, args: &[&str]) -> Child {
-    Command::new("java")
-        .arg("-cp")
-        .arg(cp)
-        .arg("Interop")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start java")
-}
-
-async fn append(file: &Path, line: String) {
-    let mut f = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .await
-        .expect("open log");
-    f.write_all(line.as_bytes()).await.expect("append");
 }
 
 async fn mutex_interop(cs: String, _: SocketAddr) {
@@ -181,20 +99,6 @@ fn check_holders(text: &str, holds: usize) {
         }
     }
     assert!(switches >= 3, "the languages never contended:\n{text}");
-}
-
-async fn wait_for_java(log: &Path) {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while !tokio::fs::read_to_string(log)
-            .await
-            .unwrap_or_default()
-            .contains("enter java")
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("java got in");
 }
 
 async fn selector_interop(cs: String, _: SocketAddr) {
