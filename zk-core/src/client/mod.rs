@@ -7,6 +7,7 @@
 mod actor;
 mod builder;
 mod connect_string;
+mod create;
 mod state;
 mod transaction;
 mod watch;
@@ -20,102 +21,24 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use builder::ClientBuilder;
 pub use connect_string::ConnectString;
+pub use create::CreateOptions;
 pub use state::{SessionState, StateStream};
 pub use transaction::{ReadOp, ReadResult, Transaction};
 pub use watch::{OneshotWatcher, PersistentWatcher, WatchedEvent};
 
 use actor::{Command, OnReply};
+use create::create_request;
 use watch::WatchKind;
 
 use crate::error::{Error, Result};
 use crate::proto::path::validate_create_path;
 use crate::proto::{
     validate_path, Acl, AddWatchMode, AddWatchRequest, AuthPacket, CheckVersionRequest,
-    CheckWatchesRequest, Chroot, ClientInfo, CreateMode, CreateRequest, CreateTtlRequest,
-    DeleteRequest, Empty, ExistsRequest, GetAclRequest, GetAllChildrenNumberRequest,
-    GetChildren2Request, GetChildrenRequest, GetDataRequest, GetEphemeralsRequest, ReconfigRequest,
-    RemoveWatchesRequest, Request, Response, SetAclRequest, SetDataRequest, Stat, SyncRequest,
-    WatcherType,
+    CheckWatchesRequest, Chroot, ClientInfo, DeleteRequest, Empty, ExistsRequest, GetAclRequest,
+    GetAllChildrenNumberRequest, GetChildren2Request, GetChildrenRequest, GetDataRequest,
+    GetEphemeralsRequest, ReconfigRequest, RemoveWatchesRequest, Request, Response, SetAclRequest,
+    SetDataRequest, Stat, SyncRequest, WatcherType,
 };
-
-/// How to create a node: mode, ACL and, for TTL modes, the TTL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateOptions {
-    /// The create mode.
-    pub mode: CreateMode,
-    /// The ACL (default: `world:anyone` with every permission).
-    pub acl: Vec<Acl>,
-    /// TTL in ms, required by (and only allowed with) the TTL modes.
-    pub ttl: Option<i64>,
-}
-
-impl CreateOptions {
-    /// Options for `mode` with an open ACL.
-    pub fn new(mode: CreateMode) -> Self {
-        Self {
-            mode,
-            acl: Acl::open_unsafe(),
-            ttl: None,
-        }
-    }
-
-    /// Sets the ACL.
-    pub fn acl(mut self, acl: Vec<Acl>) -> Self {
-        self.acl = acl;
-        self
-    }
-
-    /// Sets the TTL in milliseconds (TTL modes only).
-    pub fn ttl(mut self, ms: i64) -> Self {
-        self.ttl = Some(ms);
-        self
-    }
-}
-
-/// Builds the create request for `opts`: createTTL for TTL modes, createContainer for
-/// containers, else create2 (`with_stat`) or create.
-fn create_request(
-    path: String,
-    data: &[u8],
-    opts: &CreateOptions,
-    with_stat: bool,
-) -> Result<Request> {
-    let data = Some(Bytes::copy_from_slice(data));
-    let acl = opts.acl.clone();
-    let flags = opts.mode.code();
-    match (opts.mode.is_ttl(), opts.ttl) {
-        (true, Some(ttl)) => Ok(Request::CreateTtl(CreateTtlRequest {
-            path,
-            data,
-            acl,
-            flags,
-            ttl,
-        })),
-        (true, None) => Err(Error::InvalidArgument(format!(
-            "{:?} needs a ttl",
-            opts.mode
-        ))),
-        (false, Some(_)) => Err(Error::InvalidArgument(format!(
-            "a ttl is only allowed with the TTL modes, not {:?}",
-            opts.mode
-        ))),
-        (false, None) => {
-            let r = CreateRequest {
-                path,
-                data,
-                acl,
-                flags,
-            };
-            Ok(if opts.mode.is_container() {
-                Request::CreateContainer(r)
-            } else if with_stat {
-                Request::Create2(r)
-            } else {
-                Request::Create(r)
-            })
-        }
-    }
-}
 
 pub(crate) fn terminal_error(s: SessionState) -> Error {
     match s {
