@@ -6,11 +6,13 @@
 //!   same suite can run against Apache and against our own server.
 //! - [`four_letter`]: 4lw client (`ruok`, `srvr`, `mntr`, ...) and `Mode` parsing.
 //! - [`ours`]: zk-server (in process) as a suite target.
+//! - [`bins`]: the workspace's binaries, built on demand, for process-level tests.
 //! - [`ports`]: fresh loopback ports.
 //! - [`proxy`]: a TCP relay for network faults (silence, refusal, cut connections).
 //! - [`suite`]: the live client test suite, written against [`ZkTarget`] / [`ZkCluster`].
 
 pub mod apache;
+pub mod bins;
 pub mod error;
 pub mod four_letter;
 pub mod ours;

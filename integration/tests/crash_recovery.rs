@@ -4,6 +4,7 @@
 //!
 //! `ZK_CRASH_KILLS` sets the number of kills (default 50), `ZK_CRASH_SEED` the seed.
 
+use integration::bins::workspace_bin;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,24 +16,6 @@ use rand::{Rng, SeedableRng};
 use zk_core::{Client, CreateMode, CreateOptions, Error};
 
 const WRITERS: usize = 8;
-
-/// Finds (or builds) a binary of this workspace next to the test executable.
-fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join(name);
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "zk-server", "--bin", name]);
-        if dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building {name} failed");
-    }
-    bin
-}
 
 struct ServerProcess {
     bin: PathBuf,

@@ -2,26 +2,8 @@
 //! itself (the binary next to it), and reports operations and no errors. Asserts only that the
 //! load generator works, never how fast anything is.
 
-use std::path::{Path, PathBuf};
+use integration::bins::workspace_bin;
 use std::process::Command;
-
-/// Finds (or builds) a binary of this workspace next to the test executable.
-fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join(name);
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "zk-server", "--bin", name]);
-        if dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building {name} failed");
-    }
-    bin
-}
 
 #[test]
 fn smoke_mode_runs_every_workload_without_errors() {

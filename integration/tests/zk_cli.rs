@@ -34,8 +34,6 @@ use zk_core::{perms, Acl, Client, CreateMode, CreateOptions};
 const SUPER_PASSWORD: &str = "test";
 /// Bound for one CLI process.
 const RUN_BOUND: Duration = Duration::from_secs(60);
-/// Bound for building zk-cli when the test needs to.
-const BUILD_BOUND: Duration = Duration::from_secs(1200);
 /// Bound for a whole test.
 const TEST_BOUND: Duration = Duration::from_secs(600);
 /// Bound for resetting and seeding the tree.
@@ -143,48 +141,10 @@ fn run_process(mut cmd: Command, stdin: &str, bound: Duration) -> Run {
     }
 }
 
-/// The zk-cli binary next to this test's directory (`target/<profile>/zk-cli`), built (or
-/// brought up to date) with cargo first; an existing binary is used if that build fails.
+/// The zk-cli binary, built or brought up to date once per test process.
 fn zk_cli_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable in target/<profile>/deps");
-        let bin = profile_dir.join(format!("zk-cli{}", std::env::consts::EXE_SUFFIX));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "zk-server", "--bin", "zk-cli"]);
-        if let Some(target_dir) = profile_dir.parent() {
-            cmd.env("CARGO_TARGET_DIR", target_dir);
-        }
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                cmd.arg("--release");
-            }
-            Some(other) => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let built = run_process(cmd, "", BUILD_BOUND);
-        if built.code != 0 {
-            assert!(
-                bin.exists(),
-                "building zk-cli failed and {} does not exist:\n{}",
-                bin.display(),
-                built.stderr
-            );
-            eprintln!(
-                "warning: building zk-cli failed, testing the existing {}:\n{}",
-                bin.display(),
-                built.stderr
-            );
-        }
-        bin
-    })
+    BIN.get_or_init(|| integration::bins::workspace_bin("zk-cli"))
 }
 
 /// Runs Apache's zkCli on `server` with `args`, feeding it `stdin`.

@@ -2,6 +2,7 @@
 //! a message naming the culprit, unknown keys are warned about, SIGTERM exits cleanly, no
 //! arguments serve on 127.0.0.1:2181, and a restart after SIGTERM keeps data and sessions.
 
+use integration::bins::workspace_bin;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
@@ -10,24 +11,6 @@ use std::time::{Duration, Instant};
 use integration::ports::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zk_core::{Client, CreateMode, CreateOptions};
-
-/// Finds (or builds) a binary of this workspace next to the test executable.
-fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join(name);
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "zk-server", "--bin", name]);
-        if dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building {name} failed");
-    }
-    bin
-}
 
 /// A zk-server child process with its output in files (the log on stdout, messages for the
 /// operator on stderr); killed on drop.
