@@ -19,15 +19,28 @@ const JARS: &[&str] = &[
     "slf4j-nop.jar",
 ];
 
+/// Prints `SKIPPED: <reason>`, or panics when `APACHE_ZK_REQUIRED` is set (CI), so a missing
+/// Curator or javac cannot pass as a skipped test.
+fn skip(reason: String) {
+    if integration::apache::ApacheZk::required() {
+        panic!(
+            "Curator interop required ({}) but unavailable: {reason}",
+            integration::apache::ENV_REQUIRED
+        );
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
 /// Compiles the Curator program into a temp dir and returns it with the class path; `None`
-/// (after printing SKIPPED) when Java or Curator is missing.
+/// (after printing SKIPPED) when Java or Curator is missing. Panics instead when
+/// `APACHE_ZK_REQUIRED` is set.
 pub async fn compile() -> Option<(tempfile::TempDir, String)> {
     let missing: Vec<_> = JARS
         .iter()
         .filter(|j| !Path::new(JAR_DIR).join(j).exists())
         .collect();
     if !missing.is_empty() {
-        eprintln!("SKIPPED: Curator jars missing in {JAR_DIR}: {missing:?}");
+        skip(format!("Curator jars missing in {JAR_DIR}: {missing:?}"));
         return None;
     }
     let javac_ok = Command::new("javac")
@@ -36,7 +49,7 @@ pub async fn compile() -> Option<(tempfile::TempDir, String)> {
         .await
         .is_ok_and(|o| o.status.success());
     if !javac_ok {
-        eprintln!("SKIPPED: javac not found");
+        skip("javac not found".to_string());
         return None;
     }
     let dir = tempfile::tempdir().expect("tempdir");
