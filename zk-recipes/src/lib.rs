@@ -15,6 +15,8 @@
 //! - [`InterProcessSemaphoreV2`] and [`InterProcessSemaphoreMutex`]: a counting semaphore
 //!   (`{path}/leases`, internal lock at `{path}/locks`) and its one-lease mutex.
 //! - [`InterProcessMultiLock`]: all or none over several mutexes, released in reverse order.
+//! - [`revoker`]: cooperative revocation (`__REVOKE__`) of mutexes and read/write locks made
+//!   revocable, interoperable with Curator's `makeRevocable` / `Revoker`.
 //! - [`RetryPolicy`]: exponential, n-times and until-elapsed retries.
 //!
 //! ```no_run
@@ -41,9 +43,12 @@ pub mod multi_lock;
 pub mod mutex;
 pub mod protected;
 pub mod retry;
+pub mod revoker;
 pub mod rwlock;
 pub mod semaphore;
 pub mod state;
+
+mod lock_internals;
 
 pub use leader_latch::{CloseMode, LeaderLatch, LeadershipEvent, Participant};
 pub use leader_selector::{LeaderSelector, Leadership};
