@@ -517,10 +517,16 @@ async fn chaos(w: &Arc<World>, seed: u64, run: Duration) {
         }
         w.slots[i].hostage.store(holder, Ordering::SeqCst);
         let t = SESSION.as_millis() as u64;
+        // On a holder, expiries more often: they are the faults that hand the lock over.
+        let (cut, refuse, silence) = if holder { (20, 40, 60) } else { (30, 50, 75) };
         let fault = match rng.gen_range(0..100) {
-            0..=29 => Fault::Cut,
-            30..=49 => Fault::CutAndRefuse(Duration::from_millis(rng.gen_range(100..2 * t))),
-            50..=74 => Fault::Silence(Duration::from_millis(rng.gen_range(t / 4..t * 9 / 10))),
+            r if r < cut => Fault::Cut,
+            r if r < refuse => {
+                Fault::CutAndRefuse(Duration::from_millis(rng.gen_range(100..2 * t)))
+            }
+            r if r < silence => {
+                Fault::Silence(Duration::from_millis(rng.gen_range(t / 4..t * 9 / 10)))
+            }
             _ => Fault::Expire,
         };
         match fault {
