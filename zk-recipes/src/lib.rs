@@ -15,6 +15,8 @@
 //! - [`InterProcessSemaphoreV2`] and [`InterProcessSemaphoreMutex`]: a counting semaphore
 //!   (`{path}/leases`, internal lock at `{path}/locks`) and its one-lease mutex.
 //! - [`InterProcessMultiLock`]: all or none over several mutexes, released in reverse order.
+//! - [`SharedCount`]: Curator's shared integer (4-byte big-endian), with compare-and-set on
+//!   the node version and change notifications; also a semaphore's shared maximum.
 //! - [`revoker`]: cooperative revocation (`__REVOKE__`) of mutexes and read/write locks made
 //!   revocable, interoperable with Curator's `makeRevocable` / `Revoker`.
 //! - [`RetryPolicy`]: exponential, n-times and until-elapsed retries.
@@ -46,8 +48,10 @@ pub mod retry;
 pub mod revoker;
 pub mod rwlock;
 pub mod semaphore;
+pub mod shared_count;
 pub mod state;
 
+mod held_node;
 mod lock_internals;
 
 pub use leader_latch::{CloseMode, LeaderLatch, LeadershipEvent, Participant};
@@ -57,4 +61,5 @@ pub use mutex::{InterProcessMutex, MutexGuard};
 pub use retry::RetryPolicy;
 pub use rwlock::{InterProcessReadWriteLock, RwGuard, Side};
 pub use semaphore::{InterProcessSemaphoreMutex, InterProcessSemaphoreV2, Lease};
+pub use shared_count::{SharedCount, VersionedCount};
 pub use state::{ErrorPolicy, LockState};
