@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use integration::proxy::{ProxyMode, TcpProxy};
 use recipes_common::{connect, connect_with, is_curator_name, unique};
+use tokio::time::Instant;
 use zk_core::{Client, CreateMode, CreateOptions, Error};
 use zk_recipes::protected::node_name;
 use zk_recipes::{
@@ -462,11 +463,20 @@ async fn lease_states(cs: String, upstream: SocketAddr) {
                 // Back within the session: held again.
                 proxy.set_mode(ProxyMode::Forward);
                 assert_eq!(next_state(&mut states).await, LockState::Held);
-                // Silent until the server expires the session: suspended, then lost once
-                // the client hears of the expiry.
+                // Silent: suspended, then lost after a whole session timeout without hearing
+                // from the server (the session is expired by then), while still silent.
                 proxy.set_mode(ProxyMode::Blackhole);
                 assert_eq!(next_state(&mut states).await, LockState::Suspended);
+                let suspended = Instant::now();
+                assert_eq!(next_state(&mut states).await, LockState::Lost);
+                assert!(
+                    suspended.elapsed() >= Duration::from_millis(3500),
+                    "lost after {:?}, before a session timeout",
+                    suspended.elapsed()
+                );
                 let node = lease.node_path().to_string();
+                proxy.set_mode(ProxyMode::Forward);
+                proxy.cut();
                 tokio::time::timeout(Duration::from_secs(30), async {
                     while other.exists(&node).await.expect("exists").is_some() {
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -474,9 +484,6 @@ async fn lease_states(cs: String, upstream: SocketAddr) {
                 })
                 .await
                 .expect("the session expires on the server");
-                assert_eq!(lease.state(), LockState::Suspended);
-                proxy.set_mode(ProxyMode::Forward);
-                proxy.cut();
                 assert_eq!(
                     tokio::time::timeout(Duration::from_secs(20), lease.lost())
                         .await

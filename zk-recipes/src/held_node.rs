@@ -2,11 +2,17 @@
 //! [`LockState`] under an [`ErrorPolicy`]: Held while connected, Suspended while disconnected
 //! (only under [`ErrorPolicy::Session`]), Lost when the session ends, when a disconnection
 //! counts as a loss, or when the node is deleted, Released when the holder lets go.
+//!
+//! Under [`ErrorPolicy::Session`], a disconnection that lasts a whole (negotiated) session
+//! timeout is a loss too: the server has expired the session by then (or will at its next
+//! tick) even if the client cannot hear it yet. Curator injects a session expiration at the
+//! same point.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
 use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
 use zk_core::{Client, EventType};
 
 use crate::state::{ErrorPolicy, LockState};
@@ -69,6 +75,8 @@ async fn monitor(
 ) {
     let mut states = client.state_stream();
     let mut node_watch = None;
+    // While suspended: when the session must be taken as expired.
+    let mut expires: Option<Instant> = None;
     loop {
         if node_watch.is_none() && client.state().is_connected() {
             match client.exists_w(&node).await {
@@ -91,6 +99,11 @@ async fn monitor(
                 }
                 Some(s) => {
                     let new = if s.is_connected() { LockState::Held } else { LockState::Suspended };
+                    if s.is_connected() {
+                        expires = None;
+                    } else if expires.is_none() {
+                        expires = Some(Instant::now() + client.session_timeout());
+                    }
                     tx.send_if_modified(|cur| {
                         let changed = !cur.is_terminal() && *cur != new;
                         if changed {
@@ -100,6 +113,10 @@ async fn monitor(
                     });
                 }
             },
+            _ = tokio::time::sleep_until(expires.unwrap_or_else(Instant::now)), if expires.is_some() => {
+                tracing::warn!(%node, "disconnected for a whole session timeout; held node lost");
+                return set_terminal(&tx, LockState::Lost);
+            }
             ev = async { node_watch.as_mut().expect("guarded").await }, if node_watch.is_some() => {
                 node_watch = None;
                 if matches!(ev.event_type, EventType::NodeDeleted | EventType::None) {
