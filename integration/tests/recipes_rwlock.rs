@@ -271,49 +271,30 @@ async fn rw_interop(cs: String, _: SocketAddr) {
     assert!(status.success(), "java failed: {status}");
 
     // Logged intervals lie inside the held ones, so a logged conflict is a real one.
+    use recipes_common::holders::{self, Kind, Rules};
     let text = tokio::fs::read_to_string(&*log).await.expect("read log");
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2 * (3 * 12 + 4 * 10), "{text}");
-    let mut readers = std::collections::HashSet::new();
-    let mut writer: Option<&str> = None;
-    let (mut max_readers, mut mixed_readers, mut writers_of) = (0, false, (false, false));
-    for line in &lines {
-        let mut parts = line.split(' ');
-        let (kind, what, who) = (
-            parts.next().expect("kind"),
-            parts.next().expect("what"),
-            parts.next().expect("who"),
-        );
-        match (kind, what) {
-            ("W", "enter") => {
-                assert!(
-                    writer.is_none() && readers.is_empty(),
-                    "writer {who} not alone\n{text}"
-                );
-                writer = Some(who);
-                if who.starts_with("java") {
-                    writers_of.0 = true;
-                } else {
-                    writers_of.1 = true;
-                }
-            }
-            ("W", _) => assert_eq!(writer.take(), Some(who), "{text}"),
-            ("R", "enter") => {
-                assert!(writer.is_none(), "reader {who} with a writer\n{text}");
-                assert!(readers.insert(who), "{text}");
-                max_readers = max_readers.max(readers.len());
-                mixed_readers |= readers.iter().any(|h| h.starts_with("java"))
-                    && readers.iter().any(|h| h.starts_with("rust"));
-            }
-            _ => assert!(readers.remove(who), "{text}"),
-        }
-    }
-    assert!(max_readers >= 2, "readers never overlapped\n{text}");
+    let events = holders::parse_text(&text, Kind::Exclusive);
+    let mut mixed_readers = false;
+    let summary = holders::check_with(&events, Rules::READ_WRITE, |inside| {
+        let readers = || inside.iter().filter(|(_, k)| **k == Kind::Shared);
+        mixed_readers |= readers().any(|(h, _)| h.starts_with("java"))
+            && readers().any(|(h, _)| h.starts_with("rust"));
+    });
+    assert_eq!(summary.sections, 3 * 12 + 4 * 10, "{text}");
+    assert!(
+        summary.max_shared_inside >= 2,
+        "readers never overlapped\n{text}"
+    );
     assert!(
         mixed_readers,
         "Java and Rust readers never overlapped\n{text}"
     );
-    assert_eq!(writers_of, (true, true), "{text}");
+    let wrote = |java: bool| {
+        events
+            .iter()
+            .any(|e| e.enter && e.kind == Kind::Exclusive && e.holder.starts_with("java") == java)
+    };
+    assert_eq!((wrote(true), wrote(false)), (true, true), "{text}");
     let l = InterProcessReadWriteLock::new(connect(&cs).await, path);
     assert!(l.participant_nodes().await.expect("nodes").is_empty());
 }

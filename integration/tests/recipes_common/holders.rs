@@ -163,6 +163,16 @@ pub struct Summary {
 /// Replays `events` in order and panics (showing the log) on any violation of `rules`; see
 /// the module docs. Every section must be closed by the end.
 pub fn check(events: &[Event], rules: Rules) -> Summary {
+    check_with(events, rules, |_| {})
+}
+
+/// [`check`], calling `after_enter` with who is inside (and how) after every enter, e.g. to
+/// see whether holders of two languages ever shared a lock.
+pub fn check_with(
+    events: &[Event],
+    rules: Rules,
+    mut after_enter: impl FnMut(&BTreeMap<&str, Kind>),
+) -> Summary {
     let fail = |i: usize, what: String| -> ! {
         panic!("{what} (event {i})\n{}", render(events, i));
     };
@@ -226,6 +236,7 @@ pub fn check(events: &[Event], rules: Rules) -> Summary {
             }
         }
         inside.insert(who, e.kind);
+        after_enter(&inside);
         if e.kind == Kind::Shared {
             s.max_shared_inside = s.max_shared_inside.max(inside.len());
         }
@@ -240,13 +251,13 @@ pub fn check(events: &[Event], rules: Rules) -> Summary {
     s
 }
 
-/// Reads a text log of lines `enter <holder> [<token>]` / `leave <holder>` (exclusive), or
-/// `W enter <holder>` / `R enter <holder>` / `W leave <holder>` / `R leave <holder>` (write
-/// = exclusive, read = shared).
+/// Reads a text log of lines `enter <holder> [<token>]` / `leave <holder>` (of kind `plain`),
+/// or `W enter <holder>` / `R enter <holder>` / `W leave <holder>` / `R leave <holder>`
+/// (write = exclusive, read = shared).
 ///
 /// # Panics
 /// On a line in neither form.
-pub fn parse_text(text: &str) -> Vec<Event> {
+pub fn parse_text(text: &str, plain: Kind) -> Vec<Event> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
@@ -254,7 +265,7 @@ pub fn parse_text(text: &str) -> Vec<Event> {
             let (kind, rest) = match parts.first() {
                 Some(&"W") => (Kind::Exclusive, &parts[1..]),
                 Some(&"R") => (Kind::Shared, &parts[1..]),
-                _ => (Kind::Exclusive, &parts[..]),
+                _ => (plain, &parts[..]),
             };
             let enter = match rest.first() {
                 Some(&"enter") => true,
@@ -307,7 +318,7 @@ mod tests {
     use super::*;
 
     fn ev(text: &str) -> Vec<Event> {
-        parse_text(text)
+        parse_text(text, Kind::Exclusive)
     }
 
     #[test]
@@ -361,8 +372,15 @@ mod tests {
         assert!(
             std::panic::catch_unwind(|| check(&writer_with_reader, Rules::READ_WRITE)).is_err()
         );
-        let three = ev("R enter a\nR enter b\nR enter c\nR leave a\nR leave b\nR leave c\n");
-        assert_eq!(check(&three, Rules::leases(3)).max_shared_inside, 3);
+        let three = parse_text(
+            "enter a\nenter b\nenter c\nleave a\nleave b\nleave c\n",
+            Kind::Shared,
+        );
+        let mut most = 0;
+        let s = check_with(&three, Rules::leases(3), |inside| {
+            most = most.max(inside.len())
+        });
+        assert_eq!((s.max_shared_inside, most), (3, 3));
         assert!(std::panic::catch_unwind(|| check(&three, Rules::leases(2))).is_err());
     }
 
