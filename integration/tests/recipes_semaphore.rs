@@ -284,27 +284,19 @@ async fn semaphore_interop(cs: String, _: SocketAddr) {
 
     // Each holder logs enter after acquiring and leave before returning its lease, so the
     // logged overlap is at most the real one.
+    use recipes_common::holders::{self, Kind, Rules};
     let text = tokio::fs::read_to_string(&*log).await.expect("read log");
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2 * (2 * 10 + 4 * 8), "{text}");
-    let mut holders = std::collections::HashSet::new();
-    let (mut max, mut mixed) = (0, false);
-    for line in &lines {
-        let (what, who) = line.split_once(' ').expect("line");
-        match what {
-            "enter" => assert!(holders.insert(who), "{who} entered twice\n{text}"),
-            _ => assert!(holders.remove(who), "{who} left without entering\n{text}"),
-        }
-        assert!(
-            holders.len() <= N,
-            "{} holders of {N} leases\n{text}",
-            holders.len()
-        );
-        max = max.max(holders.len());
-        mixed |= holders.iter().any(|h| h.starts_with("java"))
-            && holders.iter().any(|h| h.starts_with("rust"));
-    }
-    assert_eq!(max, N, "leases never all in use\n{text}");
+    let mut mixed = false;
+    let events = holders::parse_text(&text, Kind::Shared);
+    let summary = holders::check_with(&events, Rules::leases(N), |inside| {
+        mixed |= inside.keys().any(|h| h.starts_with("java"))
+            && inside.keys().any(|h| h.starts_with("rust"));
+    });
+    assert_eq!(summary.sections, 2 * 10 + 4 * 8, "{text}");
+    assert_eq!(
+        summary.max_shared_inside, N,
+        "leases never all in use\n{text}"
+    );
     assert!(mixed, "Java and Rust never held leases together\n{text}");
     let sem = InterProcessSemaphoreV2::new(connect(&cs).await, path, N);
     assert!(sem.participant_nodes().await.expect("nodes").is_empty());

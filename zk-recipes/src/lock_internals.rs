@@ -23,7 +23,7 @@ use crate::protected::{
 };
 use crate::retry::RetryPolicy;
 use crate::revoker::REVOKE_MESSAGE;
-use crate::state::{watch_stream, ErrorPolicy, LockState};
+use crate::state::{ErrorPolicy, LockState};
 
 /// What a driver's predicate says about one contender (Curator's `PredicateResults`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -546,8 +546,20 @@ impl LockGuard {
         *self.state.borrow()
     }
 
+    /// Starts with the current state and ends right after the first terminal one (the
+    /// channel's sender lives on in the handle until the guard is dropped, so waiting for the
+    /// channel to close would not end it).
     pub(crate) fn states(&self) -> impl Stream<Item = LockState> + Send + Unpin {
-        watch_stream(self.state.clone())
+        Box::pin(futures::stream::unfold(
+            (self.state.clone(), true, false),
+            |(mut rx, first, ended)| async move {
+                if ended || (!first && rx.changed().await.is_err()) {
+                    return None;
+                }
+                let s = *rx.borrow_and_update();
+                Some((s, (rx, false, s.is_terminal())))
+            },
+        ))
     }
 
     pub(crate) async fn lost(&self) -> LockState {

@@ -53,6 +53,37 @@ public class Interop {
             for (Thread th : ts) th.join();
             if (failure[0] != null) { failure[0].printStackTrace(); System.exit(2); }
             System.out.println("DONE");
+        } else if (mode.equals("revocable")) {
+            // Holds a revocable lock (a[3]: mutex | read | write) until it is revoked, then
+            // releases it. Prints HELD <first participant node of that kind>, REVOKED,
+            // RELEASED; NOT_REVOKED and exit 3 when no revocation comes within a[4] ms.
+            String kind = a[3];
+            long waitMs = Long.parseLong(a[4]);
+            InterProcessMutex m;
+            if (kind.equals("mutex")) {
+                m = new InterProcessMutex(c, path);
+            } else {
+                InterProcessReadWriteLock rw = new InterProcessReadWriteLock(c, path);
+                m = kind.equals("read") ? rw.readLock() : rw.writeLock();
+            }
+            CountDownLatch revoked = new CountDownLatch(1);
+            m.makeRevocable(lock -> revoked.countDown());
+            m.acquire();
+            System.out.println("HELD " + m.getParticipantNodes().iterator().next());
+            System.out.flush();
+            if (!revoked.await(waitMs, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                System.out.println("NOT_REVOKED");
+                System.out.flush();
+                System.exit(3);
+            }
+            System.out.println("REVOKED");
+            System.out.flush();
+            m.release();
+            System.out.println("RELEASED");
+        } else if (mode.equals("revoke")) {
+            // Curator's Revoker on the lock node at `path`.
+            org.apache.curator.framework.recipes.locks.Revoker.attemptRevoke(c, path);
+            System.out.println("REVOKE_SENT");
         } else if (mode.equals("semaphore")) {
             int maxLeases = Integer.parseInt(a[3]);
             int threads = Integer.parseInt(a[4]);
