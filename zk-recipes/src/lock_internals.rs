@@ -213,7 +213,7 @@ impl LockInternals {
     }
 
     /// The sorted child names of the lock's directory (empty when it does not exist).
-    pub(crate) async fn sorted_children(&self) -> Result<Vec<String>, Error> {
+    async fn sorted_children(&self) -> Result<Vec<String>, Error> {
         let mut children = match self.client.get_children(&self.path).await {
             Ok(c) => c,
             Err(Error::NoNode) => return Ok(Vec::new()),

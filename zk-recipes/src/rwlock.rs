@@ -13,7 +13,7 @@
 //! write while holding read on the same handle) is not supported, as in Curator: it would wait
 //! for our own read node.
 //!
-//! Each side is a lock of its own on the shared [`crate::lock_internals`] loop (in Curator
+//! Each side is a lock of its own on the crate's shared `LockInternals` loop (in Curator
 //! both are `InterProcessMutex`es with their own driver), so each side's guard reports its
 //! state ([`RwGuard::states`]) and each side can be made revocable
 //! ([`InterProcessReadWriteLock::make_revocable`]).
