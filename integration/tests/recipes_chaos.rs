@@ -281,10 +281,8 @@ async fn chaos_run(recipe: Recipe, upstream: SocketAddr) {
     );
     // Enough happened that the checker could have caught something. The minimums are far
     // below what a 20 s run does (see the line above) but well above zero.
-    let min_sections = match recipe {
-        Recipe::Mutex => 100,
-        Recipe::Latch => 50,
-    };
+    // Observed on a loaded 2-core machine: 130-250 sections per 20 s run.
+    let min_sections = 80;
     assert!(
         summary.sections >= min_sections,
         "only {} sections",
