@@ -1,6 +1,7 @@
 //! InterProcessMutex against zk-server and Apache ZooKeeper: mutual exclusion under contention
 //! across sessions with increasing fencing tokens, timeouts, try_acquire, re-entrancy, the
-//! Curator node layout, and the lost signal when the session goes away.
+//! Curator node layout, the lost signal when the session goes away, and under
+//! `ErrorPolicy::Session` the loss of a holder cut off for a whole session timeout.
 
 mod recipes_common;
 
@@ -19,6 +20,7 @@ both_targets! {
     contention_across_sessions_never_overlaps_and_tokens_increase => contention;
     timeouts_try_acquire_and_reentrancy => timeouts_and_reentrancy;
     holder_loses_lock_when_session_goes_silent => lost_on_silence;
+    session_policy_holder_cut_off_for_a_session_timeout_is_lost => session_policy_cut;
 }
 
 async fn contention(cs: String, _: SocketAddr) {
@@ -181,4 +183,76 @@ async fn lost_on_silence(cs: String, upstream: SocketAddr) {
         drop(g);
         gb.release().await.expect("release");
     }
+}
+
+/// Under the Session policy a short cut keeps the lock (Suspended, then Held again), while a
+/// cut that lasts a whole session timeout is a loss, reported while still cut off (the server
+/// expires the session then and someone else takes the lock), and not before ~0.9 session
+/// timeouts after the disconnection.
+async fn session_policy_cut(cs: String, upstream: SocketAddr) {
+    use futures::StreamExt;
+    let path = unique("mutex-session-cut");
+    let proxy = TcpProxy::start(upstream).await.expect("proxy");
+    let ca = connect_with(&proxy.addr().to_string(), Duration::from_millis(4000)).await;
+    let timeout = ca.session_timeout();
+    let a =
+        InterProcessMutex::new(ca.clone(), path.clone()).with_error_policy(ErrorPolicy::Session);
+    let g = a.acquire().await.expect("a acquires");
+    let mut states = g.states();
+    assert_eq!(next_state(&mut states).await, LockState::Held);
+
+    // A short cut (new connections refused for a quarter of the session timeout).
+    proxy.set_mode(ProxyMode::Refuse);
+    proxy.cut();
+    let cut_at = Instant::now();
+    assert_eq!(next_state(&mut states).await, LockState::Suspended);
+    tokio::time::sleep(timeout / 4).await;
+    proxy.set_mode(ProxyMode::Forward);
+    assert_eq!(next_state(&mut states).await, LockState::Held);
+    // Still held well past a session timeout after that disconnection.
+    tokio::time::sleep_until((cut_at + timeout * 3 / 2).into()).await;
+    assert_eq!(g.state(), LockState::Held);
+    let stat = ca
+        .exists(g.node_path())
+        .await
+        .expect("exists")
+        .expect("node");
+    assert_eq!(stat.ephemeral_owner, ca.session_id());
+
+    // A long cut: Lost while still cut off, after about a session timeout.
+    let cb = connect(&cs).await;
+    let b = InterProcessMutex::new(cb, path.clone());
+    let waiter = tokio::spawn(async move {
+        let g = b.acquire().await.expect("b acquires");
+        (g.fencing_token(), g)
+    });
+    proxy.set_mode(ProxyMode::Refuse);
+    proxy.cut();
+    let cut_at = Instant::now();
+    assert_eq!(next_state(&mut states).await, LockState::Suspended);
+    assert_eq!(next_state(&mut states).await, LockState::Lost);
+    let after = cut_at.elapsed();
+    assert_eq!(proxy.mode(), ProxyMode::Refuse, "lost while still cut off");
+    assert!(
+        after >= timeout * 9 / 10,
+        "lost {after:?} after the disconnection, before a session timeout ({timeout:?})"
+    );
+    assert_eq!(states.next().await, None, "Lost is terminal");
+    let (tb, gb) = tokio::time::timeout(Duration::from_secs(30), waiter)
+        .await
+        .expect("b gets the lock once a's session expires")
+        .expect("waiter");
+    assert!(tb > g.fencing_token());
+    assert_eq!(g.state(), LockState::Lost);
+    proxy.set_mode(ProxyMode::Forward);
+    drop(g);
+    gb.release().await.expect("release");
+}
+
+async fn next_state(states: &mut (impl futures::Stream<Item = LockState> + Unpin)) -> LockState {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(20), states.next())
+        .await
+        .expect("a state change")
+        .expect("stream open")
 }

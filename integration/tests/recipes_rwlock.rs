@@ -1,7 +1,8 @@
 //! InterProcessReadWriteLock against zk-server and Apache ZooKeeper: readers overlap, writers
 //! exclude everyone, a reader waits for a writer queued before it, downgrade works, and the
 //! Curator node layout; each side's guard reports Held / Suspended / Lost / Released under the
-//! error policy; and interop with Curator's InterProcessReadWriteLock (Java) on one path.
+//! error policy (under `ErrorPolicy::Session`, Lost once cut off for a whole session timeout);
+//! and interop with Curator's InterProcessReadWriteLock (Java) on one path.
 
 mod recipes_common;
 
@@ -23,6 +24,7 @@ both_targets! {
     curator_and_rust_share_rw_lock => rw_interop;
     rw_guard_states_report_node_deletion_and_release => guard_states;
     rw_guards_lose_lock_when_session_goes_silent => lost_on_silence;
+    session_policy_rw_holder_cut_off_for_a_session_timeout_is_lost => session_policy_cut;
 }
 
 const SHORT: Duration = Duration::from_millis(300);
@@ -402,4 +404,94 @@ async fn lost_on_silence(cs: String, upstream: SocketAddr) {
         drop((w, r));
         gb.release().await.expect("release");
     }
+}
+
+async fn next_state(states: &mut (impl futures::Stream<Item = LockState> + Unpin)) -> LockState {
+    tokio::time::timeout(Duration::from_secs(20), states.next())
+        .await
+        .expect("a state change")
+        .expect("stream open")
+}
+
+/// Under the Session policy, both sides (write, and read by downgrade) keep the lock across a
+/// short cut (Suspended, then Held again) and lose it during a cut that lasts a whole session
+/// timeout, while still cut off and not before ~0.9 session timeouts after the disconnection.
+async fn session_policy_cut(cs: String, upstream: SocketAddr) {
+    use std::time::Instant;
+    let path = unique("rw-session-cut");
+    let proxy = TcpProxy::start(upstream).await.expect("proxy");
+    let ca = connect_with(&proxy.addr().to_string(), Duration::from_millis(4000)).await;
+    let timeout = ca.session_timeout();
+    let a = InterProcessReadWriteLock::new(ca.clone(), path.clone())
+        .with_error_policy(ErrorPolicy::Session);
+    let w = a.write_timeout(LONG).await.expect("write").expect("free");
+    let r = a
+        .read_timeout(SHORT)
+        .await
+        .expect("read")
+        .expect("downgrade");
+    let (mut ws, mut rs) = (w.states(), r.states());
+    assert_eq!(next_state(&mut ws).await, LockState::Held);
+    assert_eq!(next_state(&mut rs).await, LockState::Held);
+
+    // A short cut (new connections refused for a quarter of the session timeout).
+    proxy.set_mode(ProxyMode::Refuse);
+    proxy.cut();
+    let cut_at = Instant::now();
+    for states in [&mut ws, &mut rs] {
+        assert_eq!(next_state(states).await, LockState::Suspended);
+    }
+    tokio::time::sleep(timeout / 4).await;
+    proxy.set_mode(ProxyMode::Forward);
+    for states in [&mut ws, &mut rs] {
+        assert_eq!(next_state(states).await, LockState::Held);
+    }
+    // Still held well past a session timeout after that disconnection.
+    tokio::time::sleep_until((cut_at + timeout * 3 / 2).into()).await;
+    for g in [&w, &r] {
+        assert_eq!(g.state(), LockState::Held);
+        let stat = ca
+            .exists(g.node_path())
+            .await
+            .expect("exists")
+            .expect("node");
+        assert_eq!(stat.ephemeral_owner, ca.session_id());
+    }
+
+    // A long cut: both sides Lost while still cut off, after about a session timeout.
+    let cb = connect(&cs).await;
+    let b = InterProcessReadWriteLock::new(cb.clone(), path.clone());
+    let writer = tokio::spawn(async move {
+        b.write_timeout(Duration::from_secs(30))
+            .await
+            .expect("write")
+            .expect("b writes once a's session is gone")
+    });
+    proxy.set_mode(ProxyMode::Refuse);
+    proxy.cut();
+    let cut_at = Instant::now();
+    for states in [&mut ws, &mut rs] {
+        assert_eq!(next_state(states).await, LockState::Suspended);
+    }
+    for states in [&mut ws, &mut rs] {
+        assert_eq!(next_state(states).await, LockState::Lost);
+        let after = cut_at.elapsed();
+        assert_eq!(proxy.mode(), ProxyMode::Refuse, "lost while still cut off");
+        assert!(
+            after >= timeout * 9 / 10,
+            "lost {after:?} after the disconnection, before a session timeout ({timeout:?})"
+        );
+        assert_eq!(states.next().await, None, "Lost is terminal");
+    }
+    let gb = tokio::time::timeout(Duration::from_secs(40), writer)
+        .await
+        .expect("b writes in time")
+        .expect("writer");
+    for g in [&w, &r] {
+        let node = cb.exists(g.node_path()).await.expect("exists");
+        assert!(node.is_none(), "a's node outlived its session");
+    }
+    proxy.set_mode(ProxyMode::Forward);
+    drop((w, r));
+    gb.release().await.expect("release");
 }

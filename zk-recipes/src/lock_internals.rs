@@ -5,19 +5,21 @@
 //! [`LockDriver`] (Curator's `LockInternalsDriver`): the lock name, how names sort, and
 //! `getsTheLock(children, ourNodeName, maxLeases)`.
 //!
-//! While a lock is held a monitor task turns session states and events on our node into
-//! [`LockState`]s and, for revocable locks, notices `__REVOKE__` in our node's data
-//! (Curator's `makeRevocable` / `Revoker`).
+//! While a lock is held, the held-node monitor (shared with semaphore leases) turns session
+//! states and events on our node into [`LockState`]s (under [`ErrorPolicy::Session`], Lost
+//! after a whole session timeout disconnected) and, for revocable locks, notices
+//! `__REVOKE__` in our node's data (Curator's `makeRevocable` / `Revoker`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
-use futures::{Stream, StreamExt};
-use tokio::sync::{oneshot, watch};
+use futures::Stream;
+use tokio::sync::watch;
 use tokio::time::Instant;
-use zk_core::{Client, Error, EventType, OneshotWatcher};
+use zk_core::{Client, Error};
 
+use crate::held_node::{FirstRead, HeldNode};
 use crate::protected::{
     create_protected, guaranteed_delete, join, node_name, sort_key, spawn_guaranteed_delete,
 };
@@ -118,11 +120,8 @@ struct Held {
     node: String,
     token: i64,
     count: usize,
-    state: watch::Receiver<LockState>,
-    state_tx: Arc<watch::Sender<LockState>>,
-    revoke: watch::Receiver<bool>,
     /// Dropping it stops the monitor task.
-    _stop: oneshot::Sender<()>,
+    monitor: HeldNode,
 }
 
 /// One lock of one handle: its configuration, its driver, and what it holds.
@@ -295,7 +294,7 @@ impl LockInternals {
             match got {
                 Ok(first) => {
                     pending.path = None;
-                    return Ok(Some(self.install(node, stat.czxid, revocable, first)));
+                    return Ok(Some(self.install(node, stat.czxid, first)));
                 }
                 Err(Error::NoNode) => {
                     // Our node vanished (deleted by someone): start again, like Curator.
@@ -358,9 +357,12 @@ impl LockInternals {
 
     /// Reads our node with a data watch right after acquiring a revocable lock: a revocation
     /// requested while we waited is seen before the guard is handed out.
-    async fn first_revocation_check(&self, node: &str) -> Result<(bool, OneshotWatcher), Error> {
+    async fn first_revocation_check(&self, node: &str) -> Result<FirstRead, Error> {
         let (data, _, w) = self.retry.run(|| self.client.get_data_w(node)).await?;
-        Ok((data.as_ref() == REVOKE_MESSAGE, w))
+        Ok(FirstRead {
+            revoke_requested: data.as_ref() == REVOKE_MESSAGE,
+            watch: w,
+        })
     }
 
     fn reenter(self: &Arc<Self>) -> Option<LockGuard> {
@@ -371,52 +373,30 @@ impl LockInternals {
             internals: self.clone(),
             node: h.node.clone(),
             token: h.token,
-            state: h.state.clone(),
-            revoke: h.revoke.clone(),
+            state: h.monitor.receiver(),
+            revoke: h.monitor.revoke_receiver(),
             released: false,
         })
     }
 
-    fn install(
-        self: &Arc<Self>,
-        node: String,
-        token: i64,
-        revocable: bool,
-        first: Option<(bool, OneshotWatcher)>,
-    ) -> LockGuard {
-        let (tx, rx) = watch::channel(LockState::Held);
-        let tx = Arc::new(tx);
-        let revoked = first.as_ref().is_some_and(|f| f.0);
-        let (revoke_tx, revoke_rx) = watch::channel(revoked);
-        let (stop_tx, stop_rx) = oneshot::channel();
-        tokio::spawn(monitor(
-            Monitor {
-                client: self.client.clone(),
-                node: node.clone(),
-                policy: self.policy,
-                revocable,
-                state: tx.clone(),
-                revoke: revoke_tx,
-            },
-            first.map(|f| f.1),
-            stop_rx,
-        ));
+    fn install(self: &Arc<Self>, node: String, token: i64, first: Option<FirstRead>) -> LockGuard {
+        let revocable = first.is_some();
+        let revoked = first.as_ref().is_some_and(|f| f.revoke_requested);
+        let monitor = HeldNode::spawn(self.client.clone(), node.clone(), self.policy, first);
+        let (state, revoke) = (monitor.receiver(), monitor.revoke_receiver());
         *self.held.lock() = Some(Held {
             node: node.clone(),
             token,
             count: 1,
-            state: rx.clone(),
-            state_tx: tx,
-            revoke: revoke_rx.clone(),
-            _stop: stop_tx,
+            monitor,
         });
-        tracing::debug!(%node, token, lock_name = self.driver.lock_name(), revoked, "lock acquired");
+        tracing::debug!(%node, token, lock_name = self.driver.lock_name(), revocable, revoked, "lock acquired");
         LockGuard {
             internals: self.clone(),
             node,
             token,
-            state: rx,
-            revoke: revoke_rx,
+            state,
+            revoke,
             released: false,
         }
     }
@@ -430,95 +410,9 @@ impl LockInternals {
             return None;
         }
         let h = held.take()?;
-        h.state_tx.send_if_modified(|s| {
-            let changed = !s.is_terminal();
-            if changed {
-                *s = LockState::Released;
-            }
-            changed
-        });
+        h.monitor.released();
         tracing::debug!(node = %h.node, lock_name = self.driver.lock_name(), "lock released");
         Some(h.node)
-    }
-}
-
-/// What the monitor task of one held lock reports to.
-struct Monitor {
-    client: Client,
-    node: String,
-    policy: ErrorPolicy,
-    revocable: bool,
-    state: Arc<watch::Sender<LockState>>,
-    revoke: watch::Sender<bool>,
-}
-
-impl Monitor {
-    fn lost(&self) {
-        self.state.send_if_modified(|s| {
-            let changed = !s.is_terminal();
-            if changed {
-                *s = LockState::Lost;
-            }
-            changed
-        });
-    }
-
-    fn seen_data(&self, data: &[u8]) {
-        if self.revocable && data == REVOKE_MESSAGE && !*self.revoke.borrow() {
-            tracing::info!(node = %self.node, "revocation requested");
-            self.revoke.send_replace(true);
-        }
-    }
-}
-
-/// Watches the session and our node while the lock is held: reports [`LockState`]s and, for
-/// a revocable lock, revocation requests (Curator's `revocableWatcher`: on every data change
-/// the node is read again with a new watch).
-async fn monitor(m: Monitor, first: Option<OneshotWatcher>, mut stop: oneshot::Receiver<()>) {
-    let mut states = m.client.state_stream();
-    let mut node_watch = first;
-    loop {
-        if node_watch.is_none() && m.client.state().is_connected() {
-            match m.client.get_data_w(&m.node).await {
-                Ok((data, _, w)) => {
-                    m.seen_data(&data);
-                    node_watch = Some(w);
-                }
-                Err(Error::NoNode) => {
-                    tracing::warn!(node = %m.node, "lock node is gone");
-                    return m.lost();
-                }
-                Err(_) => {}
-            }
-        }
-        tokio::select! {
-            _ = &mut stop => return,
-            s = states.next() => match s {
-                None => return m.lost(),
-                Some(s) if m.policy.is_lost(s) => {
-                    tracing::warn!(node = %m.node, state = ?s, "lock lost");
-                    return m.lost();
-                }
-                Some(s) => {
-                    let new = if s.is_connected() { LockState::Held } else { LockState::Suspended };
-                    m.state.send_if_modified(|cur| {
-                        let changed = !cur.is_terminal() && *cur != new;
-                        if changed {
-                            *cur = new;
-                        }
-                        changed
-                    });
-                }
-            },
-            ev = async { node_watch.as_mut().expect("guarded").await }, if node_watch.is_some() => {
-                node_watch = None;
-                if ev.event_type == EventType::NodeDeleted || ev.event_type == EventType::None {
-                    tracing::warn!(node = %m.node, event = ?ev.event_type, "lock lost");
-                    return m.lost();
-                }
-                // NodeDataChanged: read it again (with a new watch) at the top of the loop.
-            }
-        }
     }
 }
 

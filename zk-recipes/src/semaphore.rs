@@ -15,7 +15,8 @@
 //!
 //! Each [`Lease`] reports its state ([`Lease::states`], [`Lease::lost`]) like a mutex guard:
 //! Held, Suspended (disconnected, under [`ErrorPolicy::Session`]), Lost (session gone, a
-//! disconnection under [`ErrorPolicy::Standard`], or our lease node deleted), Released.
+//! disconnection under [`ErrorPolicy::Standard`], a whole session timeout disconnected under
+//! [`ErrorPolicy::Session`], or our lease node deleted), Released.
 
 use std::time::Duration;
 
@@ -242,7 +243,12 @@ impl InterProcessSemaphoreV2 {
                     tracing::debug!(%node, max, "lease acquired");
                     pending.node = None;
                     return Ok(Some(Lease {
-                        state: HeldNode::spawn(self.client.clone(), node.clone(), self.policy),
+                        state: HeldNode::spawn(
+                            self.client.clone(),
+                            node.clone(),
+                            self.policy,
+                            None,
+                        ),
                         client: self.client.clone(),
                         node,
                         retry: self.retry.clone(),

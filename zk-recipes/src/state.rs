@@ -13,7 +13,10 @@ pub enum ErrorPolicy {
     #[default]
     Standard,
     /// Only the end of the session (expiry, close, auth failure) counts as lost; while
-    /// disconnected the recipe reports itself suspended (Curator's `Session` policy).
+    /// disconnected the recipe reports itself suspended (Curator's `Session` policy). A
+    /// disconnection that lasts a whole negotiated session timeout counts as the end of the
+    /// session (the server has expired it by then), as Curator injects an expiration: locks,
+    /// leases and latch leadership are lost at that point even while still cut off.
     Session,
 }
 
@@ -33,8 +36,8 @@ pub enum LockState {
     /// cannot be sure until we reconnect.
     Suspended,
     /// The lock is no longer ours (or can no longer be trusted to be): session expired or
-    /// closed, disconnected under [`ErrorPolicy::Standard`], or our node was deleted.
-    /// Terminal.
+    /// closed, disconnected under [`ErrorPolicy::Standard`], disconnected for a whole
+    /// session timeout under [`ErrorPolicy::Session`], or our node was deleted. Terminal.
     Lost,
     /// The guard released the lock. Terminal.
     Released,
