@@ -14,7 +14,7 @@ use std::time::Duration;
 use recipes_common::curator::{append, compile, java, wait_for_java};
 use recipes_common::holders::{self, Kind, Rules};
 use recipes_common::{connect, unique};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::ChildStdout;
 use zk_recipes::{CloseMode, InterProcessMutex, LeaderLatch, LeaderSelector};
 
@@ -186,7 +186,15 @@ async fn latch_interop(cs: String, _: SocketAddr) {
         "java-1"
     );
     assert_eq!(next_line(&mut out).await, "STILL_LEADER true java-1");
+    // Java holds its latch until told to close (before, it closed right after printing, so
+    // rust-2 could rightly lead by the time this line ran on a loaded machine).
     assert!(!r2.has_leadership(), "two leaders: java and rust-2");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"close\n")
+        .await
+        .expect("tell java to close");
+    stdin.flush().await.expect("flush java's stdin");
 
     // Java closes its latch; the Rust participant behind it takes over.
     assert!(r2

@@ -263,6 +263,10 @@ public class Interop {
             System.out.println("LEADER");
             Thread.sleep(holdMs);
             System.out.println("STILL_LEADER " + l.hasLeadership() + " " + l.getLeader().getId());
+            System.out.flush();
+            // Hold the latch until the test has looked at the other participants (a line on
+            // stdin, or its end).
+            new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
             l.close();
             System.out.println("CLOSED");
         }

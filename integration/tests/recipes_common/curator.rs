@@ -77,13 +77,14 @@ pub async fn compile() -> Option<(tempfile::TempDir, String)> {
     Some((dir, cp.join(":")))
 }
 
-/// Starts `Interop` with `args` (killed when dropped).
+/// Starts `Interop` with `args` (killed when dropped), stdin and stdout piped.
 pub fn java(cp: &str, args: &[&str]) -> Child {
     Command::new("java")
         .arg("-cp")
         .arg(cp)
         .arg("Interop")
         .args(args)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -91,7 +92,12 @@ pub fn java(cp: &str, args: &[&str]) -> Child {
         .expect("start java")
 }
 
-/// Appends `line` to `file` (O_APPEND, so lines of both languages interleave whole).
+/// Appends `line` to `file` (O_APPEND, so lines of both languages interleave whole) and
+/// returns once it is in the file.
+///
+/// A tokio `File` only hands the bytes to a blocking-pool task in `write_all`; without the
+/// flush, the line could land after the caller's next step (a release, and a Java holder's
+/// `enter` behind it), and a holder log would show an overlap that never happened.
 pub async fn append(file: &Path, line: String) {
     let mut f = tokio::fs::OpenOptions::new()
         .create(true)
@@ -100,6 +106,7 @@ pub async fn append(file: &Path, line: String) {
         .await
         .expect("open log");
     f.write_all(line.as_bytes()).await.expect("append");
+    f.flush().await.expect("append written");
 }
 
 /// Waits (bounded) until the Java side has logged its first `enter`.
