@@ -263,13 +263,17 @@ impl ZkState {
 }
 
 impl ApplyTarget for ZkState {
-    fn apply(&self, index: u64, payload: &[u8]) {
+    fn apply(&self, index: u64, payload: &[u8]) -> u64 {
         match Batch::from_bytes(payload) {
-            Ok(batch) => self.apply_batch(index, Some(&batch)),
+            Ok(batch) => {
+                self.apply_batch(index, Some(&batch));
+                batch.txns.len() as u64
+            }
             Err(e) => {
                 // Every replica sees the same bytes, so skipping keeps them identical.
                 error!(index, error = %e, "log entry is not a transaction batch; skipped");
                 self.apply_batch(index, None);
+                1
             }
         }
     }

@@ -133,8 +133,14 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Raft(e.to_string()))??;
 
-        let sm = StateMachine::new(target, snapshots.clone(), latest);
+        let sm = StateMachine::new(
+            target,
+            snapshots.clone(),
+            latest,
+            cfg.snapshot_interval(),
+        );
         let applied = sm.applied();
+        let want_snapshot = sm.snapshot_wanted();
         let pool = Arc::new(PeerPool::new(cfg.node_id, cfg.members.clone()));
         let network = NetworkFactory { pool: pool.clone() };
         let raft = match Raft::new(
@@ -181,6 +187,7 @@ impl Consensus {
             stopped: AtomicBool::new(false),
         });
         let this = Consensus { inner };
+        tasks.push(this.spawn_snapshotter(want_snapshot, shutdown_rx.clone()));
         if this.inner.cfg.purge_interval_hours > 0 {
             tasks.push(this.spawn_purger(shutdown_rx));
         }
@@ -241,6 +248,29 @@ impl Consensus {
                 }
             }
         })))
+    }
+
+    /// Asks openraft for a snapshot whenever the state machine has applied another
+    /// `snapCount` transactions (openraft's own policy counts log entries, and one entry may
+    /// hold thousands of transactions).
+    fn spawn_snapshotter(
+        &self,
+        want: Arc<tokio::sync::Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
+        let raft = self.inner.raft.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = want.notified() => {}
+                    _ = stopped(&mut shutdown) => return,
+                }
+                if let Err(e) = raft.trigger().snapshot().await {
+                    tracing::warn!(error = %e, "could not ask for a snapshot");
+                    return;
+                }
+            }
+        })
     }
 
     fn spawn_purger(&self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {

@@ -32,13 +32,14 @@ impl ListTarget {
 }
 
 impl ApplyTarget for ListTarget {
-    fn apply(&self, index: u64, payload: &[u8]) {
+    fn apply(&self, index: u64, payload: &[u8]) -> u64 {
         let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if index <= g.0 && !(index == 0 && g.1.is_empty()) {
             self.out_of_order.store(true, Ordering::SeqCst);
         }
         g.0 = index;
         g.1.push((index, payload.to_vec()));
+        1
     }
 
     fn snapshot(&self, out: &mut dyn Write) -> io::Result<u64> {
