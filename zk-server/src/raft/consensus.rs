@@ -60,7 +60,7 @@ struct Inner {
 
 /// A leadership term of this node (opaque), from [`Consensus::leader_term`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeaderTerm(LeaderId);
+pub struct LeaderTerm(pub(in crate::raft) LeaderId);
 
 /// A short pause between retries while the leader is unknown or unreachable.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
@@ -133,12 +133,7 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Raft(e.to_string()))??;
 
-        let sm = StateMachine::new(
-            target,
-            snapshots.clone(),
-            latest,
-            cfg.snapshot_interval(),
-        );
+        let sm = StateMachine::new(target, snapshots.clone(), latest, cfg.snapshot_interval());
         let applied = sm.applied();
         let want_snapshot = sm.snapshot_wanted();
         let pool = Arc::new(PeerPool::new(cfg.node_id, cfg.members.clone()));
@@ -410,8 +405,10 @@ impl Consensus {
         &self,
         payload: Vec<u8>,
         term: &LeaderTerm,
-    ) -> Result<impl std::future::Future<Output = Result<u64, ProposeError>> + Send + 'static, ProposeError>
-    {
+    ) -> Result<
+        impl std::future::Future<Output = Result<u64, ProposeError>> + Send + 'static,
+        ProposeError,
+    > {
         self.check_running()?;
         let (responder, rx) = ProgressResponder::complete_only();
         self.inner

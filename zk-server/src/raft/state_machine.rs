@@ -361,7 +361,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 EntryPayload::Normal(data) => self.shared.target.apply(index, &data.0),
                 _ => 1,
             };
-            let since = self.shared.since_snapshot.fetch_add(weight, Ordering::Relaxed) + weight;
+            let since = self
+                .shared
+                .since_snapshot
+                .fetch_add(weight, Ordering::Relaxed)
+                + weight;
             if since >= self.shared.snapshot_every {
                 self.shared.since_snapshot.store(0, Ordering::Relaxed);
                 self.shared.want_snapshot.notify_one();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,8 @@ pub(crate) struct ListTarget {
     state: Mutex<(u64, Items)>,
     /// Set when `apply` saw an index that was not above the previous one.
     pub out_of_order: AtomicBool,
+    /// Transactions each entry counts for toward the next snapshot (0 counts as 1).
+    pub weight: AtomicU64,
     /// Makes `snapshot` fail (a full disk).
     pub fail_snapshots: AtomicBool,
 }
@@ -39,7 +41,7 @@ impl ApplyTarget for ListTarget {
         }
         g.0 = index;
         g.1.push((index, payload.to_vec()));
-        1
+        self.weight.load(Ordering::SeqCst).max(1)
     }
 
     fn snapshot(&self, out: &mut dyn Write) -> io::Result<u64> {
