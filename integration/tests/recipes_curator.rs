@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use recipes_common::curator::{append, compile, java, wait_for_java};
+use recipes_common::holders::{self, Kind, Rules};
 use recipes_common::{connect, unique};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::ChildStdout;
@@ -69,35 +70,18 @@ async fn mutex_interop(cs: String, _: SocketAddr) {
     assert!(m.participant_nodes().await.expect("nodes").is_empty());
 }
 
-/// Checks that the holders' log alternates enter/leave of the same holder (no overlap), that
+/// Checks that the holders' log has no overlap (enter/leave of one holder at a time), that
 /// Rust fencing tokens increase, and that the languages took turns.
 fn check_holders(text: &str, holds: usize) {
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2 * holds, "{text}");
-    let mut last_token = i64::MIN;
-    let mut switches = 0;
-    let mut prev_lang = "";
-    for pair in lines.chunks(2) {
-        let enter: Vec<&str> = pair[0].split(' ').collect();
-        let leave: Vec<&str> = pair[1].split(' ').collect();
-        assert_eq!(enter[0], "enter", "overlap: {pair:?}\n{text}");
-        assert_eq!(leave[0], "leave", "overlap: {pair:?}\n{text}");
-        assert_eq!(enter[1], leave[1], "overlap: {pair:?}\n{text}");
-        if let Some(tok) = enter.get(2) {
-            let tok: i64 = tok.parse().expect("token");
-            assert!(tok > last_token, "tokens must increase");
-            last_token = tok;
-        }
-        let lang = if enter[1].starts_with("java") {
-            "java"
-        } else {
-            "rust"
-        };
-        if lang != prev_lang {
-            switches += 1;
-            prev_lang = lang;
-        }
-    }
+    let events = holders::parse_text(text, Kind::Exclusive);
+    let summary = holders::check(&events, Rules::EXCLUSIVE);
+    assert_eq!(summary.sections, holds, "{text}");
+    let java: Vec<bool> = events
+        .iter()
+        .filter(|e| e.enter)
+        .map(|e| e.holder.starts_with("java"))
+        .collect();
+    let switches = 1 + java.windows(2).filter(|w| w[0] != w[1]).count();
     assert!(switches >= 3, "the languages never contended:\n{text}");
 }
 

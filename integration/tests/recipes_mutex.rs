@@ -6,10 +6,11 @@ mod recipes_common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration::proxy::{ProxyMode, TcpProxy};
+use recipes_common::holders::{self, HolderLog, Rules};
 use recipes_common::{connect, connect_with, is_curator_name, unique};
 use zk_recipes::protected::node_name;
 use zk_recipes::{ErrorPolicy, InterProcessMutex, LockState};
@@ -22,7 +23,7 @@ both_targets! {
 
 async fn contention(cs: String, _: SocketAddr) {
     let path = unique("mutex-contention");
-    let log = Arc::new(Mutex::new(Vec::<(bool, i64, usize)>::new()));
+    let log = HolderLog::new();
     let inside = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::new();
     for _ in 0..3 {
@@ -41,9 +42,9 @@ async fn contention(cs: String, _: SocketAddr) {
                     0,
                     "two holders at once"
                 );
-                log.lock().expect("log").push((true, g.fencing_token(), t));
+                log.enter(t.to_string(), g.fencing_token());
                 tokio::time::sleep(Duration::from_millis(3)).await;
-                log.lock().expect("log").push((false, g.fencing_token(), t));
+                log.leave(t.to_string());
                 inside.fetch_sub(1, Ordering::SeqCst);
                 g.release().await.expect("release");
             }
@@ -52,20 +53,9 @@ async fn contention(cs: String, _: SocketAddr) {
     for t in tasks {
         t.await.expect("task");
     }
-    let log = log.lock().expect("log").clone();
-    assert_eq!(log.len(), 12 * 3 * 2);
-    let mut last = i64::MIN;
-    for pair in log.chunks(2) {
-        let (enter, leave) = (pair[0], pair[1]);
-        assert!(enter.0 && !leave.0, "enter/leave interleaved: {pair:?}");
-        assert_eq!((enter.1, enter.2), (leave.1, leave.2), "{pair:?}");
-        assert!(
-            enter.1 > last,
-            "fencing token did not increase: {last} then {}",
-            enter.1
-        );
-        last = enter.1;
-    }
+    // No overlap, fencing tokens increasing in entry order, every section closed.
+    let summary = holders::check(&log.events(), Rules::EXCLUSIVE);
+    assert_eq!(summary.sections, 12 * 3);
     // Everything released: no lock nodes left.
     let m = InterProcessMutex::new(clients[0].clone(), path.clone());
     assert!(m

@@ -1,7 +1,7 @@
 //! InterProcessReadWriteLock against zk-server and Apache ZooKeeper: readers overlap, writers
 //! exclude everyone, a reader waits for a writer queued before it, downgrade works, and the
-//! Curator node layout; and interop with Curator's InterProcessReadWriteLock (Java) on one
-//! path.
+//! Curator node layout; each side's guard reports Held / Suspended / Lost / Released under the
+//! error policy; and interop with Curator's InterProcessReadWriteLock (Java) on one path.
 
 mod recipes_common;
 
@@ -10,15 +10,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use recipes_common::{connect, is_curator_name, unique};
+use futures::StreamExt;
+use integration::proxy::{ProxyMode, TcpProxy};
+use recipes_common::{connect, connect_with, is_curator_name, unique};
 use zk_recipes::protected::node_name;
-use zk_recipes::InterProcessReadWriteLock;
+use zk_recipes::{ErrorPolicy, InterProcessReadWriteLock, LockState};
 
 both_targets! {
     readers_overlap_and_writers_exclude_everyone => overlap;
     contention_across_sessions_keeps_rw_invariants => contention;
     write_holder_downgrades_to_read => downgrade;
     curator_and_rust_share_rw_lock => rw_interop;
+    rw_guard_states_report_node_deletion_and_release => guard_states;
+    rw_guards_lose_lock_when_session_goes_silent => lost_on_silence;
 }
 
 const SHORT: Duration = Duration::from_millis(300);
@@ -271,49 +275,131 @@ async fn rw_interop(cs: String, _: SocketAddr) {
     assert!(status.success(), "java failed: {status}");
 
     // Logged intervals lie inside the held ones, so a logged conflict is a real one.
+    use recipes_common::holders::{self, Kind, Rules};
     let text = tokio::fs::read_to_string(&*log).await.expect("read log");
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2 * (3 * 12 + 4 * 10), "{text}");
-    let mut readers = std::collections::HashSet::new();
-    let mut writer: Option<&str> = None;
-    let (mut max_readers, mut mixed_readers, mut writers_of) = (0, false, (false, false));
-    for line in &lines {
-        let mut parts = line.split(' ');
-        let (kind, what, who) = (
-            parts.next().expect("kind"),
-            parts.next().expect("what"),
-            parts.next().expect("who"),
-        );
-        match (kind, what) {
-            ("W", "enter") => {
-                assert!(
-                    writer.is_none() && readers.is_empty(),
-                    "writer {who} not alone\n{text}"
-                );
-                writer = Some(who);
-                if who.starts_with("java") {
-                    writers_of.0 = true;
-                } else {
-                    writers_of.1 = true;
-                }
-            }
-            ("W", _) => assert_eq!(writer.take(), Some(who), "{text}"),
-            ("R", "enter") => {
-                assert!(writer.is_none(), "reader {who} with a writer\n{text}");
-                assert!(readers.insert(who), "{text}");
-                max_readers = max_readers.max(readers.len());
-                mixed_readers |= readers.iter().any(|h| h.starts_with("java"))
-                    && readers.iter().any(|h| h.starts_with("rust"));
-            }
-            _ => assert!(readers.remove(who), "{text}"),
-        }
-    }
-    assert!(max_readers >= 2, "readers never overlapped\n{text}");
+    let events = holders::parse_text(&text, Kind::Exclusive);
+    let mut mixed_readers = false;
+    let summary = holders::check_with(&events, Rules::READ_WRITE, |inside| {
+        let readers = || inside.iter().filter(|(_, k)| **k == Kind::Shared);
+        mixed_readers |= readers().any(|(h, _)| h.starts_with("java"))
+            && readers().any(|(h, _)| h.starts_with("rust"));
+    });
+    assert_eq!(summary.sections, 3 * 12 + 4 * 10, "{text}");
+    assert!(
+        summary.max_shared_inside >= 2,
+        "readers never overlapped\n{text}"
+    );
     assert!(
         mixed_readers,
         "Java and Rust readers never overlapped\n{text}"
     );
-    assert_eq!(writers_of, (true, true), "{text}");
+    let wrote = |java: bool| {
+        events
+            .iter()
+            .any(|e| e.enter && e.kind == Kind::Exclusive && e.holder.starts_with("java") == java)
+    };
+    assert_eq!((wrote(true), wrote(false)), (true, true), "{text}");
     let l = InterProcessReadWriteLock::new(connect(&cs).await, path);
     assert!(l.participant_nodes().await.expect("nodes").is_empty());
+}
+
+async fn guard_states(cs: String, _: SocketAddr) {
+    let path = unique("rw-states");
+    let (ca, cb) = (connect(&cs).await, connect(&cs).await);
+    let a = InterProcessReadWriteLock::new(ca.clone(), path.clone());
+    // Write, downgrade to read: each side reports its own state.
+    let w = a.write_timeout(LONG).await.expect("write").expect("free");
+    let r = a
+        .read_timeout(SHORT)
+        .await
+        .expect("read")
+        .expect("downgrade");
+    let (mut ws, mut rs) = (w.states(), r.states());
+    assert_eq!(ws.next().await, Some(LockState::Held));
+    assert_eq!(rs.next().await, Some(LockState::Held));
+    assert!(w.is_held() && r.is_held());
+    // Someone deletes our read node: the read side is lost, the write side is not.
+    cb.delete(r.node_path(), None)
+        .await
+        .expect("delete read node");
+    let lost = tokio::time::timeout(LONG, r.lost())
+        .await
+        .expect("read lost");
+    assert_eq!(lost, LockState::Lost);
+    assert_eq!(rs.next().await, Some(LockState::Lost));
+    assert_eq!(rs.next().await, None, "states end after a terminal state");
+    assert_eq!(w.state(), LockState::Held);
+    drop(r);
+    // Releasing ends the write side's stream with Released.
+    w.release().await.expect("release write");
+    assert_eq!(ws.next().await, Some(LockState::Released));
+    assert_eq!(ws.next().await, None);
+    assert!(a.participant_nodes().await.expect("nodes").is_empty());
+}
+
+async fn lost_on_silence(cs: String, upstream: SocketAddr) {
+    for policy in [ErrorPolicy::Standard, ErrorPolicy::Session] {
+        let path = unique("rw-lost");
+        let proxy = TcpProxy::start(upstream).await.expect("proxy");
+        let ca = connect_with(&proxy.addr().to_string(), Duration::from_millis(2000)).await;
+        let a = InterProcessReadWriteLock::new(ca.clone(), path.clone()).with_error_policy(policy);
+        let w = a.write_timeout(LONG).await.expect("write").expect("free");
+        let r = a
+            .read_timeout(SHORT)
+            .await
+            .expect("read")
+            .expect("downgrade");
+        let (mut ws, mut rs) = (w.states(), r.states());
+        assert_eq!(ws.next().await, Some(LockState::Held));
+        assert_eq!(rs.next().await, Some(LockState::Held));
+        let b = InterProcessReadWriteLock::new(connect(&cs).await, path.clone());
+        let writer = tokio::spawn(async move {
+            let g = b
+                .write_timeout(Duration::from_secs(30))
+                .await
+                .expect("write");
+            (
+                std::time::Instant::now(),
+                g.expect("b writes once a's session is gone"),
+            )
+        });
+        proxy.set_mode(ProxyMode::Blackhole);
+        let expected = match policy {
+            // Standard: a disconnection already counts as lost, before the session expires
+            // on the server, so before anyone else can take the lock.
+            ErrorPolicy::Standard => LockState::Lost,
+            // Session: suspended first, lost once the session is known to be gone.
+            _ => LockState::Suspended,
+        };
+        for states in [&mut ws, &mut rs] {
+            let first = tokio::time::timeout(LONG, states.next())
+                .await
+                .expect("a state change");
+            assert_eq!(first, Some(expected), "{policy:?}");
+        }
+        let lost_at = std::time::Instant::now();
+        let (got_at, gb) = writer.await.expect("writer");
+        if policy == ErrorPolicy::Standard {
+            assert!(
+                lost_at < got_at,
+                "the old holder heard of the loss too late"
+            );
+        }
+        // Let the old client hear of its expiry.
+        proxy.set_mode(ProxyMode::Forward);
+        proxy.cut();
+        for g in [&w, &r] {
+            let last = tokio::time::timeout(Duration::from_secs(20), g.lost())
+                .await
+                .expect("lost");
+            assert_eq!(last, LockState::Lost, "{policy:?}");
+        }
+        if policy == ErrorPolicy::Session {
+            for states in [&mut ws, &mut rs] {
+                assert_eq!(states.next().await, Some(LockState::Lost));
+            }
+        }
+        drop((w, r));
+        gb.release().await.expect("release");
+    }
 }

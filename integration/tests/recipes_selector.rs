@@ -6,10 +6,11 @@ mod recipes_common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration::proxy::{ProxyMode, TcpProxy};
+use recipes_common::holders::{self, HolderLog, Rules};
 use recipes_common::{connect, connect_with, unique};
 use zk_recipes::LeaderSelector;
 
@@ -21,23 +22,24 @@ both_targets! {
 async fn requeue(cs: String, _: SocketAddr) {
     let path = unique("selector");
     let inside = Arc::new(AtomicUsize::new(0));
-    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let log = HolderLog::new();
     let mut tasks = Vec::new();
     for i in 0..4 {
         let client = connect(&cs).await;
-        let (path, inside, tokens) = (path.clone(), inside.clone(), tokens.clone());
+        let (path, inside, log) = (path.clone(), inside.clone(), log.clone());
         tasks.push(tokio::spawn(async move {
             let s = LeaderSelector::new(client, path, format!("s{i}"));
             for _ in 0..3 {
                 let out = s
                     .lead_once(|l| {
-                        let (s, inside, tokens) = (&s, &inside, &tokens);
+                        let (s, inside, log) = (&s, &inside, &log);
                         async move {
                             assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two leaders");
                             let parts = s.participants().await.expect("participants");
                             assert_eq!(parts[0].id, s.id(), "leader is not first: {parts:?}");
-                            tokens.lock().expect("tokens").push(l.token);
+                            log.enter(s.id(), l.token);
                             tokio::time::sleep(Duration::from_millis(10)).await;
+                            log.leave(s.id());
                             inside.fetch_sub(1, Ordering::SeqCst);
                             l.token
                         }
@@ -51,9 +53,9 @@ async fn requeue(cs: String, _: SocketAddr) {
     for t in tasks {
         t.await.expect("task");
     }
-    let tokens = tokens.lock().expect("tokens").clone();
-    assert_eq!(tokens.len(), 12);
-    assert!(tokens.windows(2).all(|w| w[0] < w[1]), "{tokens:?}");
+    // One leader at a time, tokens increasing in entry order.
+    let summary = holders::check(&log.events(), Rules::EXCLUSIVE);
+    assert_eq!(summary.sections, 12);
 }
 
 async fn cancelled_on_loss(cs: String, upstream: SocketAddr) {

@@ -131,6 +131,10 @@ impl LeaderLatch {
     }
 
     /// Like [`LeaderLatch::new`] with an explicit retry and error policy.
+    ///
+    /// Under [`ErrorPolicy::Session`] leadership survives a disconnection, and is lost when
+    /// the session ends — or, as in Curator, once the client has been disconnected for a
+    /// whole session timeout, by when the server has expired it (give or take a tick).
     pub fn with_policies(
         client: Client,
         path: impl Into<String>,
@@ -188,7 +192,14 @@ impl LeaderLatch {
         )
         .await?;
         *lock(&inner.node) = Some(node);
-        let task = tokio::spawn(run(inner.clone(), self.stop.subscribe()));
+        let (run_stop, timer_stop) = (self.stop.subscribe(), self.stop.subscribe());
+        let (run_inner, timer_inner) = (inner.clone(), inner.clone());
+        let task = tokio::spawn(async move {
+            tokio::join!(
+                run(run_inner, run_stop),
+                session_timer(timer_inner, timer_stop)
+            );
+        });
         *lock(&self.task) = Some(task);
         Ok(())
     }
@@ -475,6 +486,43 @@ async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
                         }
                     }
                 },
+            }
+        }
+    }
+}
+
+/// Under [`ErrorPolicy::Session`], gives leadership up once the client has been disconnected
+/// for a whole (negotiated) session timeout: the server has expired the session by then (or
+/// will at its next tick) even though the client cannot hear it, so leading on would overlap
+/// the next leader for as long as the partition lasts. Curator injects a session expiration
+/// at the same point. If the client gets through again with its session alive, the latch's
+/// next check leads again on the same node (nobody can have passed it meanwhile).
+async fn session_timer(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    if inner.policy != ErrorPolicy::Session {
+        return;
+    }
+    let mut states = inner.client.state_stream();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            s = states.next() => match s {
+                None => return,
+                Some(s) if s.is_terminal() => return,
+                Some(s) if s.is_connected() => deadline = None,
+                Some(_) => {
+                    if deadline.is_none() {
+                        let t = inner.client.session_timeout();
+                        deadline = Some(tokio::time::Instant::now() + t);
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
+                if deadline.is_some() => {
+                tracing::warn!(path = %inner.path, id = %inner.id,
+                    "latch: disconnected for a whole session timeout; leadership lost");
+                inner.set_leader(None);
+                deadline = None;
             }
         }
     }

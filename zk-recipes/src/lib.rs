@@ -15,6 +15,10 @@
 //! - [`InterProcessSemaphoreV2`] and [`InterProcessSemaphoreMutex`]: a counting semaphore
 //!   (`{path}/leases`, internal lock at `{path}/locks`) and its one-lease mutex.
 //! - [`InterProcessMultiLock`]: all or none over several mutexes, released in reverse order.
+//! - [`SharedCount`]: Curator's shared integer (4-byte big-endian), with compare-and-set on
+//!   the node version and change notifications; also a semaphore's shared maximum.
+//! - [`revoker`]: cooperative revocation (`__REVOKE__`) of mutexes and read/write locks made
+//!   revocable, interoperable with Curator's `makeRevocable` / `Revoker`.
 //! - [`RetryPolicy`]: exponential, n-times and until-elapsed retries.
 //!
 //! ```no_run
@@ -41,9 +45,14 @@ pub mod multi_lock;
 pub mod mutex;
 pub mod protected;
 pub mod retry;
+pub mod revoker;
 pub mod rwlock;
 pub mod semaphore;
+pub mod shared_count;
 pub mod state;
+
+mod held_node;
+mod lock_internals;
 
 pub use leader_latch::{CloseMode, LeaderLatch, LeadershipEvent, Participant};
 pub use leader_selector::{LeaderSelector, Leadership};
@@ -52,4 +61,5 @@ pub use mutex::{InterProcessMutex, MutexGuard};
 pub use retry::RetryPolicy;
 pub use rwlock::{InterProcessReadWriteLock, RwGuard, Side};
 pub use semaphore::{InterProcessSemaphoreMutex, InterProcessSemaphoreV2, Lease};
+pub use shared_count::{SharedCount, VersionedCount};
 pub use state::{ErrorPolicy, LockState};

@@ -5,19 +5,16 @@
 //! getData-watches only its predecessor, so a release wakes one waiter (no herd). Rust and
 //! Java (Curator) processes can share a lock path.
 
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
-use tokio::sync::{oneshot, watch};
+use futures::Stream;
 use tokio::time::Instant;
-use zk_core::{Client, Error, EventType};
+use zk_core::{Client, Error};
 
-use crate::protected::{
-    create_protected, guaranteed_delete, join, node_name, sort_children, spawn_guaranteed_delete,
-};
+use crate::lock_internals::{LockGuard, LockInternals, StandardDriver};
 use crate::retry::RetryPolicy;
-use crate::state::{watch_stream, ErrorPolicy, LockState};
+use crate::state::{ErrorPolicy, LockState};
 
 /// Curator's lock name for mutexes (and LeaderSelector, and the semaphore's internal lock).
 pub const LOCK_NAME: &str = "lock-";
@@ -30,46 +27,7 @@ pub const LOCK_NAME: &str = "lock-";
 /// only between tasks that may hold the lock together.
 #[derive(Debug)]
 pub struct InterProcessMutex {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    client: Client,
-    path: String,
-    data: Vec<u8>,
-    retry: RetryPolicy,
-    policy: ErrorPolicy,
-    /// Serializes acquires of this handle.
-    acquiring: tokio::sync::Mutex<()>,
-    held: StdMutex<Option<Held>>,
-}
-
-#[derive(Debug)]
-struct Held {
-    node: String,
-    token: i64,
-    count: usize,
-    state: watch::Receiver<LockState>,
-    state_tx: Arc<watch::Sender<LockState>>,
-    /// Dropping it stops the monitor task.
-    _stop: oneshot::Sender<()>,
-}
-
-/// Deletes a contender node unless disarmed (an acquire that failed, timed out or was
-/// cancelled).
-struct PendingNode {
-    client: Client,
-    path: Option<String>,
-    retry: RetryPolicy,
-}
-
-impl Drop for PendingNode {
-    fn drop(&mut self) {
-        if let Some(p) = self.path.take() {
-            spawn_guaranteed_delete(self.client.clone(), p, self.retry.clone());
-        }
-    }
+    inner: Arc<LockInternals>,
 }
 
 impl InterProcessMutex {
@@ -77,19 +35,19 @@ impl InterProcessMutex {
     /// retry policy and [`ErrorPolicy::Standard`]. Nothing is sent until the first acquire.
     pub fn new(client: Client, path: impl Into<String>) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(LockInternals::new(
                 client,
-                path: path.into(),
-                data: Vec::new(),
-                retry: RetryPolicy::default(),
-                policy: ErrorPolicy::default(),
-                acquiring: tokio::sync::Mutex::new(()),
-                held: StdMutex::new(None),
-            }),
+                path.into(),
+                Box::new(StandardDriver {
+                    lock_name: LOCK_NAME,
+                }),
+                1,
+                Arc::default(),
+            )),
         }
     }
 
-    fn inner_mut(&mut self) -> &mut Inner {
+    fn inner_mut(&mut self) -> &mut LockInternals {
         Arc::get_mut(&mut self.inner).expect("configured before first use")
     }
 
@@ -112,6 +70,7 @@ impl InterProcessMutex {
     }
 
     /// Sets the data stored in our lock node (Curator stores the host address by default).
+    /// Revocable locks store empty data instead, as in Curator.
     ///
     /// # Panics
     /// When a guard of this handle is alive.
@@ -120,14 +79,31 @@ impl InterProcessMutex {
         self
     }
 
+    /// Makes the lock revocable (Curator's `makeRevocable`): from the next acquire that
+    /// creates a node on, our node is created with empty data and watched while held, and
+    /// when someone writes [`crate::revoker::REVOKE_MESSAGE`] into it (with
+    /// [`crate::revoker::attempt_revoke`] or Curator's `Revoker.attemptRevoke`) the guard
+    /// reports it ([`MutexGuard::revocation_requested`]). The node is also read once right
+    /// after acquiring, so a request made while we waited is not missed. Revocation is
+    /// cooperative: releasing is up to the holder. A lock held when this is called stays
+    /// not revocable until it is released.
+    pub fn make_revocable(&self) {
+        self.inner.make_revocable();
+    }
+
+    /// Whether [`InterProcessMutex::make_revocable`] was called.
+    pub fn is_revocable(&self) -> bool {
+        self.inner.is_revocable()
+    }
+
     /// The lock's directory.
     pub fn path(&self) -> &str {
-        &self.inner.path
+        self.inner.path()
     }
 
     /// Whether a guard of this handle is alive.
     pub fn is_held_by_this_handle(&self) -> bool {
-        lock(&self.inner.held).is_some()
+        self.inner.is_held()
     }
 
     /// Waits until the lock is ours.
@@ -138,9 +114,11 @@ impl InterProcessMutex {
     /// # Cancellation safety
     /// Safe: a contender node created by a cancelled acquire is deleted in the background.
     pub async fn acquire(&self) -> Result<MutexGuard, Error> {
-        match self.acquire_inner(None).await? {
-            Some(g) => Ok(g),
-            None => unreachable_timeout(),
+        match self.inner.acquire(None).await? {
+            Some(core) => Ok(MutexGuard { core }),
+            None => Err(Error::InvalidArgument(
+                "acquire without a deadline timed out".into(),
+            )),
         }
     }
 
@@ -152,7 +130,8 @@ impl InterProcessMutex {
     /// # Cancellation safety
     /// As [`InterProcessMutex::acquire`].
     pub async fn acquire_timeout(&self, timeout: Duration) -> Result<Option<MutexGuard>, Error> {
-        self.acquire_inner(Some(Instant::now() + timeout)).await
+        let core = self.inner.acquire(Some(Instant::now() + timeout)).await?;
+        Ok(core.map(|core| MutexGuard { core }))
     }
 
     /// Takes the lock only if nobody holds it or waits for it ahead of us.
@@ -160,7 +139,8 @@ impl InterProcessMutex {
     /// # Errors
     /// As [`InterProcessMutex::acquire`].
     pub async fn try_acquire(&self) -> Result<Option<MutexGuard>, Error> {
-        self.acquire_inner(Some(Instant::now())).await
+        let core = self.inner.acquire(Some(Instant::now())).await?;
+        Ok(core.map(|core| MutexGuard { core }))
     }
 
     /// The lock nodes of every contender, holder first (full paths).
@@ -168,219 +148,7 @@ impl InterProcessMutex {
     /// # Errors
     /// Connection or session errors.
     pub async fn participant_nodes(&self) -> Result<Vec<String>, Error> {
-        let mut children = match self.inner.client.get_children(&self.inner.path).await {
-            Ok(c) => c,
-            Err(Error::NoNode) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        sort_children(&mut children, LOCK_NAME);
-        Ok(children.iter().map(|c| join(&self.inner.path, c)).collect())
-    }
-
-    async fn acquire_inner(&self, deadline: Option<Instant>) -> Result<Option<MutexGuard>, Error> {
-        let inner = &self.inner;
-        let _serial = match deadline {
-            None => inner.acquiring.lock().await,
-            Some(d) => match tokio::time::timeout_at(d, inner.acquiring.lock()).await {
-                Ok(g) => g,
-                Err(_) => match inner.acquiring.try_lock() {
-                    Ok(g) => g,
-                    Err(_) => return Ok(None),
-                },
-            },
-        };
-        if let Some(g) = self.reenter() {
-            return Ok(Some(g));
-        }
-        let mut delays = inner.retry.delays();
-        loop {
-            let (node, stat) = create_protected(
-                &inner.client,
-                &inner.path,
-                LOCK_NAME,
-                &inner.data,
-                &inner.retry,
-            )
-            .await?;
-            let mut pending = PendingNode {
-                client: inner.client.clone(),
-                path: Some(node.clone()),
-                retry: inner.retry.clone(),
-            };
-            match self.wait_turn(&node, deadline).await {
-                Ok(true) => {
-                    pending.path = None;
-                    return Ok(Some(self.install(node, stat.czxid)));
-                }
-                Ok(false) => {
-                    // Timed out: remove our node now (the drop would do it in the background).
-                    pending.path = None;
-                    guaranteed_delete(&inner.client, &node, &inner.retry).await?;
-                    return Ok(None);
-                }
-                Err(Error::NoNode) => {
-                    // Our node vanished (deleted by someone): start again, like Curator.
-                    pending.path = None;
-                    match delays.next() {
-                        Some(d) => tokio::time::sleep(d).await,
-                        None => return Err(Error::NoNode),
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Waits until `node` is the lowest contender (`true`) or the deadline passes (`false`).
-    /// NoNode means our own node is gone.
-    async fn wait_turn(&self, node: &str, deadline: Option<Instant>) -> Result<bool, Error> {
-        let inner = &self.inner;
-        let ours = node_name(node);
-        loop {
-            let mut children = inner
-                .retry
-                .run(|| inner.client.get_children(&inner.path))
-                .await?;
-            sort_children(&mut children, LOCK_NAME);
-            let Some(idx) = children.iter().position(|c| c == ours) else {
-                return Err(Error::NoNode);
-            };
-            if idx == 0 {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Ok(false);
-            }
-            let pred = join(&inner.path, &children[idx - 1]);
-            tracing::trace!(%node, %pred, "waiting for predecessor");
-            let watcher = match inner.retry.run(|| inner.client.get_data_w(&pred)).await {
-                Ok((_, _, w)) => w,
-                Err(Error::NoNode) => continue,
-                Err(e) => return Err(e),
-            };
-            match deadline {
-                None => {
-                    watcher.await;
-                }
-                Some(d) => {
-                    if tokio::time::timeout_at(d, watcher).await.is_err() {
-                        return Ok(false);
-                    }
-                }
-            }
-        }
-    }
-
-    fn reenter(&self) -> Option<MutexGuard> {
-        let mut held = lock(&self.inner.held);
-        let h = held.as_mut()?;
-        h.count += 1;
-        Some(MutexGuard {
-            inner: self.inner.clone(),
-            node: h.node.clone(),
-            token: h.token,
-            state: h.state.clone(),
-            released: false,
-        })
-    }
-
-    fn install(&self, node: String, token: i64) -> MutexGuard {
-        let (tx, rx) = watch::channel(LockState::Held);
-        let tx = Arc::new(tx);
-        let (stop_tx, stop_rx) = oneshot::channel();
-        tokio::spawn(monitor(
-            self.inner.client.clone(),
-            node.clone(),
-            self.inner.policy,
-            tx.clone(),
-            stop_rx,
-        ));
-        *lock(&self.inner.held) = Some(Held {
-            node: node.clone(),
-            token,
-            count: 1,
-            state: rx.clone(),
-            state_tx: tx,
-            _stop: stop_tx,
-        });
-        tracing::debug!(%node, token, "lock acquired");
-        MutexGuard {
-            inner: self.inner.clone(),
-            node,
-            token,
-            state: rx,
-            released: false,
-        }
-    }
-}
-
-fn unreachable_timeout() -> Result<MutexGuard, Error> {
-    Err(Error::InvalidArgument(
-        "acquire without a deadline timed out".into(),
-    ))
-}
-
-fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Watches the session and our node while the lock is held and reports [`LockState`]s.
-async fn monitor(
-    client: Client,
-    node: String,
-    policy: ErrorPolicy,
-    tx: Arc<watch::Sender<LockState>>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let mut states = client.state_stream();
-    let mut node_watch = None;
-    let lost = |tx: &watch::Sender<LockState>| {
-        tx.send_if_modified(|s| {
-            let changed = !s.is_terminal();
-            if changed {
-                *s = LockState::Lost;
-            }
-            changed
-        });
-    };
-    loop {
-        if node_watch.is_none() && client.state().is_connected() {
-            match client.exists_w(&node).await {
-                Ok((Some(_), w)) => node_watch = Some(w),
-                Ok((None, _)) => {
-                    tracing::warn!(%node, "lock node is gone");
-                    return lost(&tx);
-                }
-                Err(_) => {}
-            }
-        }
-        tokio::select! {
-            _ = &mut stop => return,
-            s = states.next() => match s {
-                None => return lost(&tx),
-                Some(s) if policy.is_lost(s) => {
-                    tracing::warn!(%node, state = ?s, "lock lost");
-                    return lost(&tx);
-                }
-                Some(s) => {
-                    let new = if s.is_connected() { LockState::Held } else { LockState::Suspended };
-                    tx.send_if_modified(|cur| {
-                        let changed = !cur.is_terminal() && *cur != new;
-                        if changed {
-                            *cur = new;
-                        }
-                        changed
-                    });
-                }
-            },
-            ev = async { node_watch.as_mut().expect("guarded").await }, if node_watch.is_some() => {
-                node_watch = None;
-                if ev.event_type == EventType::NodeDeleted || ev.event_type == EventType::None {
-                    tracing::warn!(%node, event = ?ev.event_type, "lock lost");
-                    return lost(&tx);
-                }
-            }
-        }
+        self.inner.participant_nodes().await
     }
 }
 
@@ -390,28 +158,24 @@ async fn monitor(
 #[derive(Debug)]
 #[must_use = "the lock is released when the guard is dropped"]
 pub struct MutexGuard {
-    inner: Arc<Inner>,
-    node: String,
-    token: i64,
-    state: watch::Receiver<LockState>,
-    released: bool,
+    core: LockGuard,
 }
 
 impl MutexGuard {
     /// The fencing token: the czxid of our lock node. Successive holders of a lock path get
     /// strictly increasing tokens, so a resource can reject writes from an old holder.
     pub fn fencing_token(&self) -> i64 {
-        self.token
+        self.core.fencing_token()
     }
 
     /// The full path of our lock node.
     pub fn node_path(&self) -> &str {
-        &self.node
+        self.core.node_path()
     }
 
     /// The lock's current state.
     pub fn state(&self) -> LockState {
-        *self.state.borrow()
+        self.core.state()
     }
 
     /// Whether the lock is still ours (Held; Suspended counts as not sure, so `false`).
@@ -421,17 +185,32 @@ impl MutexGuard {
 
     /// Every state change, starting with the current state; ends after a terminal state.
     pub fn states(&self) -> impl Stream<Item = LockState> + Send + Unpin {
-        watch_stream(self.state.clone())
+        self.core.states()
     }
 
     /// Resolves when the lock is lost (or released).
+    ///
+    /// # Cancellation safety
+    /// Safe: it only reads the state.
     pub async fn lost(&self) -> LockState {
-        let mut rx = self.state.clone();
-        let s = match rx.wait_for(|s| s.is_terminal()).await {
-            Ok(s) => *s,
-            Err(_) => LockState::Lost,
-        };
-        s
+        self.core.lost().await
+    }
+
+    /// Whether someone asked us to release the lock (always `false` unless the handle was
+    /// made revocable before this lock was acquired; see
+    /// [`InterProcessMutex::make_revocable`]).
+    pub fn is_revocation_requested(&self) -> bool {
+        self.core.is_revocation_requested()
+    }
+
+    /// Resolves once someone asks us to release the lock (at once if that already happened).
+    /// Never resolves when the lock is not revocable, or when it is released or lost before a
+    /// request arrives: wait for it together with [`MutexGuard::lost`].
+    ///
+    /// # Cancellation safety
+    /// Safe: it only reads the state; a request seen once stays seen.
+    pub async fn revocation_requested(&self) {
+        self.core.revocation_requested().await
     }
 
     /// Releases this guard and, if it was the last one of its handle, deletes our node and
@@ -440,42 +219,11 @@ impl MutexGuard {
     /// # Errors
     /// A non-retryable delete error, or the terminal session error (then the server removes
     /// the node with the session).
-    pub async fn release(mut self) -> Result<(), Error> {
-        self.released = true;
-        match release_one(&self.inner) {
-            Some(node) => guaranteed_delete(&self.inner.client, &node, &self.inner.retry).await,
-            None => Ok(()),
-        }
-    }
-}
-
-/// Drops one re-entrant count; returns the node to delete when it was the last.
-fn release_one(inner: &Inner) -> Option<String> {
-    let mut held = lock(&inner.held);
-    let h = held.as_mut()?;
-    h.count -= 1;
-    if h.count > 0 {
-        return None;
-    }
-    let h = held.take()?;
-    h.state_tx.send_if_modified(|s| {
-        let changed = !s.is_terminal();
-        if changed {
-            *s = LockState::Released;
-        }
-        changed
-    });
-    tracing::debug!(node = %h.node, "lock released");
-    Some(h.node)
-}
-
-impl Drop for MutexGuard {
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        if let Some(node) = release_one(&self.inner) {
-            spawn_guaranteed_delete(self.inner.client.clone(), node, self.inner.retry.clone());
-        }
+    ///
+    /// # Cancellation safety
+    /// Safe: if the future is dropped before the delete is confirmed, the delete goes on in
+    /// the background.
+    pub async fn release(self) -> Result<(), Error> {
+        self.core.release().await
     }
 }

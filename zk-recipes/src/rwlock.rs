@@ -12,17 +12,25 @@
 //! Both sides are re-entrant per handle, like [`crate::InterProcessMutex`]. Upgrading (taking
 //! write while holding read on the same handle) is not supported, as in Curator: it would wait
 //! for our own read node.
+//!
+//! Each side is a lock of its own on the crate's shared `LockInternals` loop (in Curator
+//! both are `InterProcessMutex`es with their own driver), so each side's guard reports its
+//! state ([`RwGuard::states`]) and each side can be made revocable
+//! ([`InterProcessReadWriteLock::make_revocable`]).
 
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::Stream;
 use tokio::time::Instant;
 use zk_core::{Client, Error};
 
-use crate::protected::{
-    create_protected, guaranteed_delete, join, node_name, sort_key, spawn_guaranteed_delete,
+use crate::lock_internals::{
+    standard_gets_the_lock, HeldSlot, LockDriver, LockGuard, LockInternals, PredicateResults,
 };
+use crate::protected::sort_key;
 use crate::retry::RetryPolicy;
+use crate::state::{ErrorPolicy, LockState};
 
 /// Curator's lock name for read nodes.
 pub const READ_LOCK_NAME: &str = "__READ__";
@@ -30,27 +38,12 @@ pub const READ_LOCK_NAME: &str = "__READ__";
 pub const WRITE_LOCK_NAME: &str = "__WRIT__";
 
 /// A distributed read/write lock on one path; see the module docs.
+///
+/// Clones share the handle (its re-entrancy and what it holds).
 #[derive(Debug, Clone)]
 pub struct InterProcessReadWriteLock {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    client: Client,
-    path: String,
-    data: Vec<u8>,
-    retry: RetryPolicy,
-    /// Serializes acquires of this handle (both kinds).
-    acquiring: tokio::sync::Mutex<()>,
-    write: StdMutex<Option<Held>>,
-    read: StdMutex<Option<Held>>,
-}
-
-#[derive(Debug)]
-struct Held {
-    node: String,
-    count: usize,
+    read: Arc<LockInternals>,
+    write: Arc<LockInternals>,
 }
 
 /// Which side of the lock.
@@ -62,88 +55,106 @@ pub enum Side {
     Write,
 }
 
-impl Side {
-    fn lock_name(self) -> &'static str {
-        match self {
-            Side::Read => READ_LOCK_NAME,
-            Side::Write => WRITE_LOCK_NAME,
-        }
-    }
-}
-
 /// Curator's `SortingLockInternalsDriver.fixForSorting`: the sequence after the last
 /// `__READ__`, then after the last `__WRIT__`.
 pub fn rw_sort_key(name: &str) -> &str {
     sort_key(sort_key(name, READ_LOCK_NAME), WRITE_LOCK_NAME)
 }
 
-/// What a contender should do, given the sorted children and its own node name.
-/// `Err(NoNode)` when our node is not among the children.
-fn predicate(side: Side, children: &[String], ours: &str) -> Result<Option<String>, Error> {
-    match side {
-        Side::Write => {
-            let idx = children
-                .iter()
-                .position(|c| c == ours)
-                .ok_or(Error::NoNode)?;
-            Ok(if idx == 0 {
-                None
-            } else {
-                Some(children[idx - 1].clone())
-            })
-        }
-        Side::Read => {
-            let mut first_writer: Option<&String> = None;
-            for c in children {
-                if c == ours {
-                    return Ok(first_writer.cloned());
-                }
-                if first_writer.is_none() && c.contains(WRITE_LOCK_NAME) {
-                    first_writer = Some(c);
-                }
+/// The write side's driver: a mutex over all children, readers and writers alike.
+#[derive(Debug)]
+struct WriteDriver;
+
+impl LockDriver for WriteDriver {
+    fn lock_name(&self) -> &'static str {
+        WRITE_LOCK_NAME
+    }
+
+    fn fix_for_sorting<'a>(&self, name: &'a str) -> &'a str {
+        rw_sort_key(name)
+    }
+
+    fn gets_the_lock(
+        &self,
+        children: &[String],
+        ours: &str,
+        max_leases: usize,
+    ) -> Result<PredicateResults, Error> {
+        standard_gets_the_lock(children, ours, max_leases)
+    }
+}
+
+/// The read side's driver: no writer ahead of us (else watch the first writer), or the write
+/// side of the same handle is held (downgrade).
+#[derive(Debug)]
+struct ReadDriver {
+    write: Arc<HeldSlot>,
+}
+
+impl LockDriver for ReadDriver {
+    fn lock_name(&self) -> &'static str {
+        READ_LOCK_NAME
+    }
+
+    fn fix_for_sorting<'a>(&self, name: &'a str) -> &'a str {
+        rw_sort_key(name)
+    }
+
+    fn gets_the_lock(
+        &self,
+        children: &[String],
+        ours: &str,
+        _max_leases: usize,
+    ) -> Result<PredicateResults, Error> {
+        let mut first_writer: Option<&String> = None;
+        for c in children {
+            if c == ours {
+                // The write holder takes the read lock at once (downgrade).
+                return Ok(match first_writer {
+                    Some(w) if !self.write.is_held() => PredicateResults::Watch(w.clone()),
+                    _ => PredicateResults::GetsTheLock,
+                });
             }
-            Err(Error::NoNode)
+            if first_writer.is_none() && c.contains(WRITE_LOCK_NAME) {
+                first_writer = Some(c);
+            }
         }
+        Err(Error::NoNode)
     }
-}
-
-/// Deletes a contender node unless disarmed.
-struct PendingNode {
-    client: Client,
-    path: Option<String>,
-    retry: RetryPolicy,
-}
-
-impl Drop for PendingNode {
-    fn drop(&mut self) {
-        if let Some(p) = self.path.take() {
-            spawn_guaranteed_delete(self.client.clone(), p, self.retry.clone());
-        }
-    }
-}
-
-fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl InterProcessReadWriteLock {
-    /// A read/write lock on `path` using `client`'s session, with the default retry policy.
+    /// A read/write lock on `path` using `client`'s session, with the default retry policy
+    /// and [`ErrorPolicy::Standard`].
     pub fn new(client: Client, path: impl Into<String>) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                client,
-                path: path.into(),
-                data: Vec::new(),
-                retry: RetryPolicy::default(),
-                acquiring: tokio::sync::Mutex::new(()),
-                write: StdMutex::new(None),
-                read: StdMutex::new(None),
+        let path = path.into();
+        let acquiring = Arc::new(tokio::sync::Mutex::new(()));
+        let write = LockInternals::new(
+            client.clone(),
+            path.clone(),
+            Box::new(WriteDriver),
+            1,
+            acquiring.clone(),
+        );
+        let read = LockInternals::new(
+            client,
+            path,
+            Box::new(ReadDriver {
+                write: write.held_slot(),
             }),
+            usize::MAX,
+            acquiring,
+        );
+        Self {
+            read: Arc::new(read),
+            write: Arc::new(write),
         }
     }
 
-    fn inner_mut(&mut self) -> &mut Inner {
-        Arc::get_mut(&mut self.inner).expect("configured before first use")
+    fn configure(&mut self, f: impl Fn(&mut LockInternals)) {
+        for side in [&mut self.read, &mut self.write] {
+            f(Arc::get_mut(side).expect("configured before first use"));
+        }
     }
 
     /// Sets the retry policy for operations that fail with connection loss.
@@ -151,32 +162,72 @@ impl InterProcessReadWriteLock {
     /// # Panics
     /// When the handle has been cloned or a guard of it is alive.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.inner_mut().retry = retry;
+        self.configure(|i| i.retry = retry.clone());
         self
     }
 
-    /// Sets the data stored in our lock nodes.
+    /// Sets the error policy that decides when a held side counts as lost.
+    ///
+    /// # Panics
+    /// When the handle has been cloned or a guard of it is alive.
+    pub fn with_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.configure(|i| i.policy = policy);
+        self
+    }
+
+    /// Sets the data stored in our lock nodes (revocable sides store empty data instead, as
+    /// in Curator).
     ///
     /// # Panics
     /// When the handle has been cloned or a guard of it is alive.
     pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
-        self.inner_mut().data = data.into();
+        let data = data.into();
+        self.configure(|i| i.data = data.clone());
         self
+    }
+
+    /// Makes one side revocable, as [`crate::InterProcessMutex::make_revocable`] does (in
+    /// Curator, `readLock()` and `writeLock()` are `InterProcessMutex`es, so revocable each
+    /// on its own): its guards report revocation requests with
+    /// [`RwGuard::revocation_requested`].
+    pub fn make_revocable(&self, side: Side) {
+        self.side(side).make_revocable();
+    }
+
+    /// Whether [`InterProcessReadWriteLock::make_revocable`] was called for `side`.
+    pub fn is_revocable(&self, side: Side) -> bool {
+        self.side(side).is_revocable()
     }
 
     /// The lock's directory.
     pub fn path(&self) -> &str {
-        &self.inner.path
+        self.write.path()
     }
 
     /// Whether this handle holds the write lock.
     pub fn holds_write(&self) -> bool {
-        lock(&self.inner.write).is_some()
+        self.write.is_held()
     }
 
     /// Whether this handle holds the read lock.
     pub fn holds_read(&self) -> bool {
-        lock(&self.inner.read).is_some()
+        self.read.is_held()
+    }
+
+    fn side(&self, side: Side) -> &Arc<LockInternals> {
+        match side {
+            Side::Read => &self.read,
+            Side::Write => &self.write,
+        }
+    }
+
+    async fn acquire(
+        &self,
+        side: Side,
+        deadline: Option<Instant>,
+    ) -> Result<Option<RwGuard>, Error> {
+        let core = self.side(side).acquire(deadline).await?;
+        Ok(core.map(|core| RwGuard { core, side }))
     }
 
     /// Waits until the read lock is ours.
@@ -209,6 +260,9 @@ impl InterProcessReadWriteLock {
     ///
     /// # Errors
     /// As [`InterProcessReadWriteLock::read`].
+    ///
+    /// # Cancellation safety
+    /// As [`InterProcessReadWriteLock::read`].
     pub async fn read_timeout(&self, timeout: Duration) -> Result<Option<RwGuard>, Error> {
         self.acquire(Side::Read, Some(Instant::now() + timeout))
             .await
@@ -217,6 +271,9 @@ impl InterProcessReadWriteLock {
     /// Waits at most `timeout` for the write lock; `Ok(None)` when it is not ours by then.
     ///
     /// # Errors
+    /// As [`InterProcessReadWriteLock::read`].
+    ///
+    /// # Cancellation safety
     /// As [`InterProcessReadWriteLock::read`].
     pub async fn write_timeout(&self, timeout: Duration) -> Result<Option<RwGuard>, Error> {
         self.acquire(Side::Write, Some(Instant::now() + timeout))
@@ -228,147 +285,7 @@ impl InterProcessReadWriteLock {
     /// # Errors
     /// Connection or session errors.
     pub async fn participant_nodes(&self) -> Result<Vec<String>, Error> {
-        let mut children = match self.inner.client.get_children(&self.inner.path).await {
-            Ok(c) => c,
-            Err(Error::NoNode) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        children.sort_by(|a, b| rw_sort_key(a).cmp(rw_sort_key(b)));
-        Ok(children.iter().map(|c| join(&self.inner.path, c)).collect())
-    }
-
-    fn slot(&self, side: Side) -> &StdMutex<Option<Held>> {
-        match side {
-            Side::Read => &self.inner.read,
-            Side::Write => &self.inner.write,
-        }
-    }
-
-    fn reenter(&self, side: Side) -> Option<RwGuard> {
-        let mut held = lock(self.slot(side));
-        let h = held.as_mut()?;
-        h.count += 1;
-        Some(RwGuard {
-            inner: self.inner.clone(),
-            side,
-            node: h.node.clone(),
-            released: false,
-        })
-    }
-
-    async fn acquire(
-        &self,
-        side: Side,
-        deadline: Option<Instant>,
-    ) -> Result<Option<RwGuard>, Error> {
-        let inner = &self.inner;
-        let _serial = match deadline {
-            None => inner.acquiring.lock().await,
-            Some(d) => match tokio::time::timeout_at(d, inner.acquiring.lock()).await {
-                Ok(g) => g,
-                Err(_) => match inner.acquiring.try_lock() {
-                    Ok(g) => g,
-                    Err(_) => return Ok(None),
-                },
-            },
-        };
-        if let Some(g) = self.reenter(side) {
-            return Ok(Some(g));
-        }
-        let mut delays = inner.retry.delays();
-        loop {
-            let (node, _stat) = create_protected(
-                &inner.client,
-                &inner.path,
-                side.lock_name(),
-                &inner.data,
-                &inner.retry,
-            )
-            .await?;
-            let mut pending = PendingNode {
-                client: inner.client.clone(),
-                path: Some(node.clone()),
-                retry: inner.retry.clone(),
-            };
-            match self.wait_turn(side, &node, deadline).await {
-                Ok(true) => {
-                    pending.path = None;
-                    *lock(self.slot(side)) = Some(Held {
-                        node: node.clone(),
-                        count: 1,
-                    });
-                    tracing::debug!(%node, ?side, "rw lock acquired");
-                    return Ok(Some(RwGuard {
-                        inner: inner.clone(),
-                        side,
-                        node,
-                        released: false,
-                    }));
-                }
-                Ok(false) => {
-                    pending.path = None;
-                    guaranteed_delete(&inner.client, &node, &inner.retry).await?;
-                    return Ok(None);
-                }
-                Err(Error::NoNode) => {
-                    pending.path = None;
-                    match delays.next() {
-                        Some(d) => tokio::time::sleep(d).await,
-                        None => return Err(Error::NoNode),
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    async fn wait_turn(
-        &self,
-        side: Side,
-        node: &str,
-        deadline: Option<Instant>,
-    ) -> Result<bool, Error> {
-        let inner = &self.inner;
-        let ours = node_name(node);
-        loop {
-            let mut children = inner
-                .retry
-                .run(|| inner.client.get_children(&inner.path))
-                .await?;
-            children.sort_by(|a, b| rw_sort_key(a).cmp(rw_sort_key(b)));
-            let to_watch = predicate(side, &children, ours)?;
-            // The write holder takes the read lock at once (downgrade).
-            if side == Side::Read && self.holds_write() {
-                return Ok(true);
-            }
-            let Some(to_watch) = to_watch else {
-                return Ok(true);
-            };
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Ok(false);
-            }
-            let watch_path = join(&inner.path, &to_watch);
-            tracing::trace!(%node, %watch_path, "waiting");
-            let watcher = match inner
-                .retry
-                .run(|| inner.client.get_data_w(&watch_path))
-                .await
-            {
-                Ok((_, _, w)) => w,
-                Err(Error::NoNode) => continue,
-                Err(e) => return Err(e),
-            };
-            match deadline {
-                None => {
-                    watcher.await;
-                }
-                Some(d) => {
-                    if tokio::time::timeout_at(d, watcher).await.is_err() {
-                        return Ok(false);
-                    }
-                }
-            }
-        }
+        self.write.participant_nodes().await
     }
 }
 
@@ -377,10 +294,8 @@ impl InterProcessReadWriteLock {
 #[derive(Debug)]
 #[must_use = "the lock is released when the guard is dropped"]
 pub struct RwGuard {
-    inner: Arc<Inner>,
+    core: LockGuard,
     side: Side,
-    node: String,
-    released: bool,
 }
 
 impl RwGuard {
@@ -391,7 +306,48 @@ impl RwGuard {
 
     /// The full path of our lock node.
     pub fn node_path(&self) -> &str {
-        &self.node
+        self.core.node_path()
+    }
+
+    /// This side's current state.
+    pub fn state(&self) -> LockState {
+        self.core.state()
+    }
+
+    /// Whether this side is still ours (Held; Suspended counts as not sure, so `false`).
+    pub fn is_held(&self) -> bool {
+        self.state() == LockState::Held
+    }
+
+    /// Every state change of this side, starting with the current state; ends after a
+    /// terminal state. Held / Suspended / Lost follow the session under the handle's
+    /// [`ErrorPolicy`], and Lost also when our node is deleted.
+    pub fn states(&self) -> impl Stream<Item = LockState> + Send + Unpin {
+        self.core.states()
+    }
+
+    /// Resolves when this side is lost (or released).
+    ///
+    /// # Cancellation safety
+    /// Safe: it only reads the state.
+    pub async fn lost(&self) -> LockState {
+        self.core.lost().await
+    }
+
+    /// Whether someone asked us to release this side (always `false` unless the side was
+    /// made revocable before it was acquired).
+    pub fn is_revocation_requested(&self) -> bool {
+        self.core.is_revocation_requested()
+    }
+
+    /// Resolves once someone asks us to release this side (at once if that already
+    /// happened). Never resolves when the side is not revocable, or when it is released or
+    /// lost before a request arrives: wait for it together with [`RwGuard::lost`].
+    ///
+    /// # Cancellation safety
+    /// Safe: it only reads the state; a request seen once stays seen.
+    pub async fn revocation_requested(&self) {
+        self.core.revocation_requested().await
     }
 
     /// Releases this guard and, if it was the last one of its side on its handle, deletes our
@@ -399,39 +355,12 @@ impl RwGuard {
     ///
     /// # Errors
     /// A non-retryable delete error, or the terminal session error.
-    pub async fn release(mut self) -> Result<(), Error> {
-        self.released = true;
-        match release_one(&self.inner, self.side) {
-            Some(node) => guaranteed_delete(&self.inner.client, &node, &self.inner.retry).await,
-            None => Ok(()),
-        }
-    }
-}
-
-fn release_one(inner: &Inner, side: Side) -> Option<String> {
-    let slot = match side {
-        Side::Read => &inner.read,
-        Side::Write => &inner.write,
-    };
-    let mut held = lock(slot);
-    let h = held.as_mut()?;
-    h.count -= 1;
-    if h.count > 0 {
-        return None;
-    }
-    let h = held.take()?;
-    tracing::debug!(node = %h.node, ?side, "rw lock released");
-    Some(h.node)
-}
-
-impl Drop for RwGuard {
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        if let Some(node) = release_one(&self.inner, self.side) {
-            spawn_guaranteed_delete(self.inner.client.clone(), node, self.inner.retry.clone());
-        }
+    ///
+    /// # Cancellation safety
+    /// Safe: if the future is dropped before the delete is confirmed, the delete goes on in
+    /// the background.
+    pub async fn release(self) -> Result<(), Error> {
+        self.core.release().await
     }
 }
 
@@ -451,23 +380,26 @@ mod tests {
             "_c_c-__READ__0000000003",
             "_c_d-__WRIT__0000000004",
         ]);
+        let write_slot = Arc::new(HeldSlot::default());
+        let read = ReadDriver { write: write_slot };
+        let watch = |i: usize| Ok(PredicateResults::Watch(c[i].clone()));
         assert_eq!(
-            predicate(Side::Read, &c, "_c_a-__READ__0000000001").ok(),
-            Some(None)
+            read.gets_the_lock(&c, "_c_a-__READ__0000000001", usize::MAX),
+            Ok(PredicateResults::GetsTheLock)
         );
         assert_eq!(
-            predicate(Side::Read, &c, "_c_c-__READ__0000000003").ok(),
-            Some(Some(c[1].clone()))
+            read.gets_the_lock(&c, "_c_c-__READ__0000000003", usize::MAX),
+            watch(1)
         );
         assert_eq!(
-            predicate(Side::Write, &c, "_c_b-__WRIT__0000000002").ok(),
-            Some(Some(c[0].clone()))
+            WriteDriver.gets_the_lock(&c, "_c_b-__WRIT__0000000002", 1),
+            watch(0)
         );
         assert_eq!(
-            predicate(Side::Write, &c, "_c_d-__WRIT__0000000004").ok(),
-            Some(Some(c[2].clone()))
+            WriteDriver.gets_the_lock(&c, "_c_d-__WRIT__0000000004", 1),
+            watch(2)
         );
-        assert!(predicate(Side::Read, &c, "nope").is_err());
+        assert!(read.gets_the_lock(&c, "nope", usize::MAX).is_err());
         let mut s = names(&["_c_x-__WRIT__0000000009", "_c_y-__READ__0000000002"]);
         s.sort_by(|a, b| rw_sort_key(a).cmp(rw_sort_key(b)));
         assert_eq!(s[0], "_c_y-__READ__0000000002");

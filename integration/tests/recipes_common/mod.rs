@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod curator;
+pub mod holders;
 
 use std::future::Future;
 use std::time::Duration;
