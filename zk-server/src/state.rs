@@ -279,8 +279,18 @@ impl ApplyTarget for ZkState {
     }
 
     fn snapshot(&self, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
-        let tree = self.read();
-        let index = *self.applied.borrow();
+        // A copy-on-write clone under the lock; writes go on while it is serialized.
+        let (tree, index) = {
+            let tree = self.read();
+            let index = *self.applied.borrow();
+            let started = std::time::Instant::now();
+            let copy = tree.clone();
+            tracing::debug!(
+                micros = started.elapsed().as_micros() as u64,
+                "tree copied for a snapshot"
+            );
+            (copy, index)
+        };
         tree.write_snapshot(&mut &mut *out)?;
         Ok(index)
     }

@@ -129,6 +129,7 @@ impl Shared {
 
     /// Builds a snapshot file from the target (blocking: serializes the whole state).
     fn build_blocking(&self) -> io::Result<Snapshot> {
+        let started = std::time::Instant::now();
         let mut w = self.snapshots.create()?;
         let reported = self.target.snapshot(&mut w)?;
         let (index, meta) = {
@@ -169,7 +170,13 @@ impl Shared {
             st.current = Some(file.clone());
             st.prune_below(index);
         }
-        tracing::info!(index, path = %file.path.display(), bytes = file.file_len, "snapshot written");
+        tracing::info!(
+            index,
+            path = %file.path.display(),
+            bytes = file.file_len,
+            ms = started.elapsed().as_millis() as u64,
+            "snapshot written"
+        );
         Ok(Snapshot {
             meta,
             snapshot: SnapshotData::Stored(file),
