@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+mod bytes_serde;
 pub mod clock;
 pub mod config;
 pub mod net;

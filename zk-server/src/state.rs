@@ -263,20 +263,34 @@ impl ZkState {
 }
 
 impl ApplyTarget for ZkState {
-    fn apply(&self, index: u64, payload: &[u8]) {
+    fn apply(&self, index: u64, payload: &[u8]) -> u64 {
         match Batch::from_bytes(payload) {
-            Ok(batch) => self.apply_batch(index, Some(&batch)),
+            Ok(batch) => {
+                self.apply_batch(index, Some(&batch));
+                batch.txns.len() as u64
+            }
             Err(e) => {
                 // Every replica sees the same bytes, so skipping keeps them identical.
                 error!(index, error = %e, "log entry is not a transaction batch; skipped");
                 self.apply_batch(index, None);
+                1
             }
         }
     }
 
     fn snapshot(&self, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
-        let tree = self.read();
-        let index = *self.applied.borrow();
+        // A copy-on-write clone under the lock; writes go on while it is serialized.
+        let (tree, index) = {
+            let tree = self.read();
+            let index = *self.applied.borrow();
+            let started = std::time::Instant::now();
+            let copy = tree.clone();
+            tracing::debug!(
+                micros = started.elapsed().as_micros() as u64,
+                "tree copied for a snapshot"
+            );
+            (copy, index)
+        };
         tree.write_snapshot(&mut &mut *out)?;
         Ok(index)
     }

@@ -160,20 +160,35 @@ async fn serve_inner(
                 queued.push_back((header, frame.slice(8..)));
                 drain(shared, &mut ctx, &mut queued, &mut pending, &mut closing, &mut out, &mut rx, &tx);
             }
-            msg = rx.recv() => match msg {
-                Some(Outgoing::Frame(f)) => out.extend_from_slice(&f),
-                Some(Outgoing::Done { frame, close }) => {
-                    out.extend_from_slice(&frame);
-                    pending = pending.saturating_sub(1);
-                    closing |= close;
-                    drain(shared, &mut ctx, &mut queued, &mut pending, &mut closing, &mut out, &mut rx, &tx);
+            msg = rx.recv() => {
+                // Take every reply already queued (one applied batch answers many requests of
+                // this connection), so they leave in one write instead of one each.
+                let mut msg = msg;
+                loop {
+                    match msg {
+                        Some(Outgoing::Frame(f)) => out.extend_from_slice(&f),
+                        Some(Outgoing::Done { frame, close }) => {
+                            out.extend_from_slice(&frame);
+                            pending = pending.saturating_sub(1);
+                            closing |= close;
+                            drain(shared, &mut ctx, &mut queued, &mut pending, &mut closing, &mut out, &mut rx, &tx);
+                        }
+                        Some(Outgoing::Close) | None => {
+                            // Bounded: a client that does not read must not keep the connection
+                            // alive.
+                            let _ = tokio::time::timeout(CLOSE_LINGER, write.write_all(&out)).await;
+                            return Err(CLOSED_BY_SERVER.into());
+                        }
+                    }
+                    if out.len() >= MAX_UNWRITTEN {
+                        break;
+                    }
+                    match rx.try_recv() {
+                        Ok(m) => msg = Some(m),
+                        Err(_) => break,
+                    }
                 }
-                Some(Outgoing::Close) | None => {
-                    // Bounded: a client that does not read must not keep the connection alive.
-                    let _ = tokio::time::timeout(CLOSE_LINGER, write.write_all(&out)).await;
-                    return Err(CLOSED_BY_SERVER.into());
-                }
-            },
+            }
             r = write.write_buf(&mut out), if !out.is_empty() => {
                 r.map_err(|e| format!("write: {e}"))?;
             }

@@ -15,8 +15,10 @@ use std::io::{self, Read, Write};
 /// consume log indexes but are not passed to `apply`, so applied indexes may have gaps.
 pub trait ApplyTarget: Send + Sync + 'static {
     /// Applies one committed entry, in log order, exactly once per state. `index` is the
-    /// raft log index (used as the zxid).
-    fn apply(&self, index: u64, payload: &[u8]);
+    /// raft log index (used as the zxid). Returns how many transactions the entry held: like
+    /// ZooKeeper's `snapCount`, snapshots are taken every so many transactions, not log
+    /// entries (one entry may carry a large batch).
+    fn apply(&self, index: u64, payload: &[u8]) -> u64;
 
     /// Streams the current state into `out` and returns the last applied index it reflects
     /// (0 when nothing was applied). The output goes straight to a snapshot file, so a large

@@ -20,7 +20,8 @@ pub struct ConsensusConfig {
     /// Directory of the snapshot files (ZooKeeper's `dataDir`); may equal `log_dir`. Only
     /// `snapshot-*` files are touched.
     pub snapshot_dir: PathBuf,
-    /// A snapshot is taken every this many log entries (ZooKeeper's `snapCount`).
+    /// A snapshot is taken every this many transactions (ZooKeeper's `snapCount`; a log
+    /// entry may hold many).
     pub snap_count: u64,
     /// Snapshots kept by the periodic purge (ZooKeeper's `autopurge.snapRetainCount`, min 3).
     pub snap_retain_count: usize,
@@ -92,7 +93,7 @@ impl ConsensusConfig {
         }
     }
 
-    /// Entries between two snapshots of this node: like ZooKeeper, a value drawn once per
+    /// Transactions between two snapshots of this node: like ZooKeeper, a value drawn once per
     /// start in `[snapCount/2 + 1, snapCount]`, so the members of an ensemble do not all
     /// snapshot at the same moment.
     pub(crate) fn snapshot_interval(&self) -> u64 {
@@ -150,7 +151,8 @@ impl ConsensusConfig {
                 .snap_count
                 .max(self.log_keep_after_snapshot())
                 .saturating_mul(2),
-            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_interval()),
+            // Snapshots are asked for by transaction count (see `Consensus`), like ZooKeeper.
+            snapshot_policy: openraft::SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: self.log_keep_after_snapshot(),
             enable_pre_vote: Some(true),
             ..Default::default()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::error::{ClientWriteError, InitializeError, LinearizableReadError, RaftError};
+use openraft::impls::ProgressResponder;
 use openraft::{BasicNode, ReadPolicy, ServerState};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -24,7 +25,7 @@ use super::network::{Lane, NetworkFactory, PeerPool};
 use super::peer_client::CallError;
 use super::peer_server::{self, stopped, ServerCtx};
 use super::state_machine::StateMachine;
-use super::types::{AppPayload, Raft};
+use super::types::{AppPayload, LeaderId, Raft};
 use super::wire::{ForwardError, Request, Response};
 use crate::storage::{SnapshotStore, Wal, WalOptions};
 
@@ -56,6 +57,10 @@ struct Inner {
     local_addr: SocketAddr,
     stopped: AtomicBool,
 }
+
+/// A leadership term of this node (opaque), from [`Consensus::leader_term`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaderTerm(pub(in crate::raft) LeaderId);
 
 /// A short pause between retries while the leader is unknown or unreachable.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
@@ -128,8 +133,9 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Raft(e.to_string()))??;
 
-        let sm = StateMachine::new(target, snapshots.clone(), latest);
+        let sm = StateMachine::new(target, snapshots.clone(), latest, cfg.snapshot_interval());
         let applied = sm.applied();
+        let want_snapshot = sm.snapshot_wanted();
         let pool = Arc::new(PeerPool::new(cfg.node_id, cfg.members.clone()));
         let network = NetworkFactory { pool: pool.clone() };
         let raft = match Raft::new(
@@ -176,6 +182,7 @@ impl Consensus {
             stopped: AtomicBool::new(false),
         });
         let this = Consensus { inner };
+        tasks.push(this.spawn_snapshotter(want_snapshot, shutdown_rx.clone()));
         if this.inner.cfg.purge_interval_hours > 0 {
             tasks.push(this.spawn_purger(shutdown_rx));
         }
@@ -236,6 +243,29 @@ impl Consensus {
                 }
             }
         })))
+    }
+
+    /// Asks openraft for a snapshot whenever the state machine has applied another
+    /// `snapCount` transactions (openraft's own policy counts log entries, and one entry may
+    /// hold thousands of transactions).
+    fn spawn_snapshotter(
+        &self,
+        want: Arc<tokio::sync::Notify>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
+        let raft = self.inner.raft.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = want.notified() => {}
+                    _ = stopped(&mut shutdown) => return,
+                }
+                if let Err(e) = raft.trigger().snapshot().await {
+                    tracing::warn!(error = %e, "could not ask for a snapshot");
+                    return;
+                }
+            }
+        })
     }
 
     fn spawn_purger(&self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
@@ -343,6 +373,62 @@ impl Consensus {
             }
             self.pause_or_give_up(deadline, leader).await?;
         }
+    }
+
+    /// This node's leadership term, if it is the leader now. Proposals pipelined with
+    /// [`Consensus::submit_as_leader`] under one term commit as a prefix: if a later one
+    /// commits, every earlier one of the same term did.
+    pub fn leader_term(&self) -> Option<LeaderTerm> {
+        self.inner
+            .raft
+            .as_leader()
+            .ok()
+            .map(|l| LeaderTerm(l.to_committed_leader_id()))
+    }
+
+    /// Hands `payload` to the local raft core as the leader of `term` and returns at once with
+    /// a future of its index (resolved when the entry is committed and applied here). Calls
+    /// made one after another append their entries in that order, so a caller can keep several
+    /// proposals in flight without reordering them; if this node is no longer the leader of
+    /// `term` the entry is not appended and the future fails with
+    /// [`ProposeError::NotLeader`].
+    ///
+    /// # Errors
+    /// [`ProposeError::Fatal`] / [`ProposeError::Shutdown`] when the core is gone (nothing
+    /// was appended). The returned future fails with [`ProposeError::NotLeader`] (not
+    /// appended) or [`ProposeError::Indeterminate`] (appended, then leadership was lost).
+    ///
+    /// # Cancellation safety
+    /// Dropping the returned future does not withdraw the proposal; dropping this call's own
+    /// future before it returns may or may not have submitted it.
+    pub async fn submit_as_leader(
+        &self,
+        payload: Vec<u8>,
+        term: &LeaderTerm,
+    ) -> Result<
+        impl std::future::Future<Output = Result<u64, ProposeError>> + Send + 'static,
+        ProposeError,
+    > {
+        self.check_running()?;
+        let (responder, rx) = ProgressResponder::complete_only();
+        self.inner
+            .raft
+            .write(AppPayload(payload))
+            .with_leader(term.0)
+            .responder(responder)
+            .await
+            .map_err(|e| self.fatal(e))?;
+        let this = self.clone();
+        Ok(async move {
+            match rx.await {
+                Ok(Ok(resp)) => Ok(resp.log_id.index),
+                Ok(Err(ClientWriteError::ForwardToLeader(f))) => Err(ProposeError::NotLeader {
+                    leader: f.leader_id,
+                }),
+                Ok(Err(e)) => Err(ProposeError::Indeterminate(e.to_string())),
+                Err(_) => Err(this.fatal("raft core dropped a pending write")),
+            }
+        })
     }
 
     /// Returns an index such that once this node has applied it, local reads are

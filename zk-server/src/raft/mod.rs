@@ -31,6 +31,6 @@ mod tests;
 
 pub use apply::ApplyTarget;
 pub use config::{ConsensusConfig, Timing, Tuning};
-pub use consensus::Consensus;
+pub use consensus::{Consensus, LeaderTerm};
 pub use error::{ConsensusError, ProposeError};
 pub use metrics::{ConsensusMetrics, Role};

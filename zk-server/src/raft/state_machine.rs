@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::EntryPayload;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use super::apply::ApplyTarget;
 use super::types::{LeaderId, LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
@@ -52,6 +53,12 @@ struct Shared {
     snapshots: SnapshotStore,
     state: Mutex<SmState>,
     applied_tx: watch::Sender<u64>,
+    /// Transactions between two snapshots (ZooKeeper's snapCount, drawn per start).
+    snapshot_every: u64,
+    /// Transactions applied since the last snapshot was asked for.
+    since_snapshot: AtomicU64,
+    /// Told when `snapshot_every` transactions were applied since the last request.
+    want_snapshot: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -78,10 +85,14 @@ struct SmState {
 const SNAPSHOT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl StateMachine {
+    /// `snapshot_every`: transactions between snapshots; when they were applied,
+    /// [`StateMachine::snapshot_wanted`] is notified (whoever owns the raft handle then asks
+    /// for a snapshot).
     pub(crate) fn new(
         target: Arc<dyn ApplyTarget>,
         snapshots: SnapshotStore,
         current: Option<SnapshotFile>,
+        snapshot_every: u64,
     ) -> Self {
         let (applied_tx, _) = watch::channel(0);
         StateMachine {
@@ -93,8 +104,16 @@ impl StateMachine {
                     ..Default::default()
                 }),
                 applied_tx,
+                snapshot_every: snapshot_every.max(1),
+                since_snapshot: AtomicU64::new(0),
+                want_snapshot: Arc::new(Notify::new()),
             }),
         }
+    }
+
+    /// Notified each time another `snapshot_every` transactions were applied.
+    pub(crate) fn snapshot_wanted(&self) -> Arc<Notify> {
+        self.shared.want_snapshot.clone()
     }
 
     /// A receiver of the last applied log index.
@@ -110,6 +129,7 @@ impl Shared {
 
     /// Builds a snapshot file from the target (blocking: serializes the whole state).
     fn build_blocking(&self) -> io::Result<Snapshot> {
+        let started = std::time::Instant::now();
         let mut w = self.snapshots.create()?;
         let reported = self.target.snapshot(&mut w)?;
         let (index, meta) = {
@@ -150,7 +170,13 @@ impl Shared {
             st.current = Some(file.clone());
             st.prune_below(index);
         }
-        tracing::info!(index, path = %file.path.display(), bytes = file.file_len, "snapshot written");
+        tracing::info!(
+            index,
+            path = %file.path.display(),
+            bytes = file.file_len,
+            ms = started.elapsed().as_millis() as u64,
+            "snapshot written"
+        );
         Ok(Snapshot {
             meta,
             snapshot: SnapshotData::Stored(file),
@@ -338,8 +364,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     st.membership = sm;
                 }
             }
-            if let EntryPayload::Normal(data) = &entry.payload {
-                self.shared.target.apply(index, &data.0);
+            let weight = match &entry.payload {
+                EntryPayload::Normal(data) => self.shared.target.apply(index, &data.0),
+                _ => 1,
+            };
+            let since = self
+                .shared
+                .since_snapshot
+                .fetch_add(weight, Ordering::Relaxed)
+                + weight;
+            if since >= self.shared.snapshot_every {
+                self.shared.since_snapshot.store(0, Ordering::Relaxed);
+                self.shared.want_snapshot.notify_one();
             }
             self.shared.lock().last_applied = Some(log_id);
             self.shared.applied_tx.send_replace(index);

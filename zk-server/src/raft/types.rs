@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// An application log payload: the bytes the server proposed (a serialized `Txn`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct AppPayload(pub Vec<u8>);
+pub(crate) struct AppPayload(#[serde(with = "crate::bytes_serde")] pub Vec<u8>);
 
 impl fmt::Debug for AppPayload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

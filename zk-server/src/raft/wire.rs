@@ -41,6 +41,7 @@ pub(crate) enum Request {
         /// Identifies the transfer on this connection.
         transfer: u64,
         /// Raw file bytes.
+        #[serde(with = "crate::bytes_serde")]
         data: Vec<u8>,
     },
     /// The end of a snapshot transfer: install it.
@@ -57,6 +58,7 @@ pub(crate) enum Request {
     /// Propose this payload (sent to the leader by a follower).
     Forward {
         /// The payload.
+        #[serde(with = "crate::bytes_serde")]
         payload: Vec<u8>,
     },
     /// Return a linearizable read index (sent to the leader by a follower).

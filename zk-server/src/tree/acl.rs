@@ -17,7 +17,7 @@ struct Entry {
 }
 
 /// The interned ACL lists, by index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct AclTable {
     entries: Vec<Option<Entry>>,
     index: HashMap<Vec<u8>, u32>,

@@ -21,6 +21,7 @@
 
 mod acl;
 mod apply;
+mod chunked;
 mod node;
 mod prep;
 mod quota;
@@ -110,7 +111,10 @@ pub struct Applied {
 }
 
 /// The replicated state: znodes, ACLs and sessions. See the module docs.
-#[derive(Debug)]
+///
+/// A clone is cheap (the node slab is shared in chunks, copied on write), which is how a
+/// snapshot gets a consistent view without holding the tree's lock while it writes.
+#[derive(Debug, Clone)]
 pub struct DataTree {
     config: TreeConfig,
     nodes: NodeStore,

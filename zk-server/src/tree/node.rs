@@ -8,6 +8,8 @@
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
+use super::chunked::Chunked;
+
 /// Index of a node in the slab.
 pub(crate) type NodeId = u32;
 
@@ -33,7 +35,7 @@ pub(crate) struct StoredStat {
 }
 
 /// One znode. Fields are flat (no nested struct padding) to keep it at 88 bytes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Node {
     /// `varint(name_len << 1 | data_is_null)`, the name bytes, the data bytes.
     blob: Box<[u8]>,
@@ -146,11 +148,14 @@ impl Node {
 }
 
 /// The slab, the children tables and the hasher for names.
-#[derive(Debug)]
+///
+/// Slots and children tables are [`Chunked`], so a clone (what a snapshot serializes) is
+/// cheap and later writes copy only the chunks they touch.
+#[derive(Debug, Clone)]
 pub(crate) struct NodeStore {
-    slots: Vec<Option<Node>>,
+    slots: Chunked<Option<Node>>,
     free: Vec<NodeId>,
-    tables: Vec<Option<HashTable<NodeId>>>,
+    tables: Chunked<Option<HashTable<NodeId>>>,
     free_tables: Vec<u32>,
     hasher: DefaultHashBuilder,
     live: usize,
@@ -164,12 +169,12 @@ impl NodeStore {
 
     /// A store holding only `root`, with room for `n` nodes.
     pub(crate) fn with_capacity(root: Node, n: usize) -> Self {
-        let mut slots = Vec::with_capacity(n.max(1));
+        let mut slots = Chunked::with_capacity(n.max(1));
         slots.push(Some(root));
         Self {
             slots,
             free: Vec::new(),
-            tables: Vec::new(),
+            tables: Chunked::default(),
             free_tables: Vec::new(),
             hasher: DefaultHashBuilder::default(),
             live: 1,
@@ -189,7 +194,7 @@ impl NodeStore {
         self.slots.get_mut(id as usize).and_then(Option::as_mut)
     }
 
-    fn name_of(slots: &[Option<Node>], id: NodeId) -> &[u8] {
+    fn name_of(slots: &Chunked<Option<Node>>, id: NodeId) -> &[u8] {
         slots
             .get(id as usize)
             .and_then(Option::as_ref)

@@ -98,12 +98,12 @@ impl StatsTrack {
 }
 
 /// The quota'd paths (Apache's `PathTrie`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct QuotaTrie {
     root: TrieNode,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct TrieNode {
     property: bool,
     children: HashMap<String, TrieNode>,

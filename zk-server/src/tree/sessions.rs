@@ -8,7 +8,7 @@ use hashbrown::{HashMap, HashSet};
 use super::node::NodeId;
 
 /// Sessions and special-node indexes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Sessions {
     /// Open sessions and their timeouts (ordered, so listings are deterministic).
     pub timeouts: BTreeMap<i64, i32>,

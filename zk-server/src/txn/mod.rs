@@ -56,6 +56,7 @@ pub enum TxnOp {
         /// The [`zk_core::proto::OpCode`] number.
         op: i32,
         /// The jute-encoded request body.
+        #[serde(with = "crate::bytes_serde")]
         body: Vec<u8>,
     },
     /// Opens `session_id` with this negotiated timeout.

@@ -25,7 +25,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
         let dir = tempfile::tempdir().map_err(|e| err(&e))?;
         let wal = Wal::open(&dir.path().join("wal"), WalOptions::default()).map_err(|e| err(&e))?;
         let snaps = SnapshotStore::open(&dir.path().join("snap")).map_err(|e| err(&e))?;
-        let sm = StateMachine::new(Arc::new(ListTarget::default()), snaps, None);
+        let sm = StateMachine::new(Arc::new(ListTarget::default()), snaps, None, 1000);
         Ok((dir, LogStore::new(wal), sm))
     }
 }

@@ -109,6 +109,109 @@ async fn raft_single_node_applies_concurrent_proposals_in_order_and_survives_res
     node.shutdown().await;
 }
 
+/// Proposals handed to the core one after another without waiting (the proposer's pipeline)
+/// get increasing indexes in the order they were handed over, and all commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raft_single_node_pipelined_submissions_keep_their_order() {
+    init_tracing();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (members, mut ls) = listeners(1).await;
+    let cfg = config(1, &members, dir.path());
+    let (node, target) = start(cfg, ls.remove(0)).await;
+    let term = eventually("leadership", LIMIT, || node.leader_term()).await;
+    let mut pending = Vec::new();
+    for i in 0..300u32 {
+        pending.push(
+            node.submit_as_leader(i.to_be_bytes().to_vec(), &term)
+                .await
+                .expect("submit"),
+        );
+    }
+    let mut indexes = Vec::new();
+    for p in pending {
+        indexes.push(p.await.expect("committed"));
+    }
+    assert!(
+        indexes.windows(2).all(|w| w[0] < w[1]),
+        "indexes follow submission order: {indexes:?}"
+    );
+    let payloads: Vec<u32> = target
+        .items()
+        .iter()
+        .filter_map(|(_, p)| p.as_slice().try_into().ok().map(u32::from_be_bytes))
+        .collect();
+    assert_eq!(payloads, (0..300).collect::<Vec<_>>());
+    node.shutdown().await;
+}
+
+/// A submission under a term this node no longer (or never) leads is refused, not appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raft_single_node_submission_under_a_stale_term_is_not_appended() {
+    init_tracing();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (members, mut ls) = listeners(1).await;
+    let cfg = config(1, &members, dir.path());
+    let (node, target2) = start(cfg, ls.remove(0)).await;
+    let new_term = eventually("leadership", LIMIT, || node.leader_term()).await;
+    // A term below the current one (as if leadership had been lost and regained since).
+    let term = crate::raft::LeaderTerm(crate::raft::types::LeaderId {
+        term: new_term.0.term - 1,
+        node_id: 1,
+    });
+    let before = target2.items().len();
+    let res = node
+        .submit_as_leader(b"stale".to_vec(), &term)
+        .await
+        .expect("submit")
+        .await;
+    assert!(
+        matches!(res, Err(ProposeError::NotLeader { .. })),
+        "{res:?}"
+    );
+    let idx = node
+        .submit_as_leader(b"fresh".to_vec(), &new_term)
+        .await
+        .expect("submit")
+        .await
+        .expect("commit");
+    node.wait_applied(idx, LIMIT).await.expect("applied");
+    let items = target2.items();
+    assert_eq!(items.len(), before + 1);
+    assert!(items.iter().all(|(_, p)| p != b"stale"));
+    node.shutdown().await;
+}
+
+/// snapCount counts transactions, as in ZooKeeper: entries that carry many of them (batches)
+/// bring the snapshot sooner than their number of log entries would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raft_single_node_snapshots_after_snap_count_transactions_not_entries() {
+    init_tracing();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (members, mut ls) = listeners(1).await;
+    let mut cfg = config(1, &members, dir.path());
+    cfg.snap_count = 100;
+    let (node, target) = start(cfg.clone(), ls.remove(0)).await;
+    eventually("leadership", LIMIT, || node.is_leader().then_some(())).await;
+    target.weight.store(50, Ordering::SeqCst);
+    // 3 entries of 50 transactions pass any interval drawn in [51, 100] transactions; as
+    // log entries they would be far below it.
+    let mut last = 0;
+    for i in 0..3u32 {
+        last = node
+            .propose(i.to_be_bytes().to_vec())
+            .await
+            .expect("propose");
+    }
+    node.wait_applied(last, LIMIT).await.expect("applied");
+    let m = eventually("a snapshot", LIMIT, || {
+        let m = node.metrics();
+        m.snapshot_index.is_some().then_some(m)
+    })
+    .await;
+    assert!(m.snapshot_index.is_some_and(|s| s <= last), "{m:?}");
+    node.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raft_single_node_snapshots_at_snap_count_purges_the_log_and_restores_from_snapshot() {
     init_tracing();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,8 @@ pub(crate) struct ListTarget {
     state: Mutex<(u64, Items)>,
     /// Set when `apply` saw an index that was not above the previous one.
     pub out_of_order: AtomicBool,
+    /// Transactions each entry counts for toward the next snapshot (0 counts as 1).
+    pub weight: AtomicU64,
     /// Makes `snapshot` fail (a full disk).
     pub fail_snapshots: AtomicBool,
 }
@@ -32,13 +34,14 @@ impl ListTarget {
 }
 
 impl ApplyTarget for ListTarget {
-    fn apply(&self, index: u64, payload: &[u8]) {
+    fn apply(&self, index: u64, payload: &[u8]) -> u64 {
         let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if index <= g.0 && !(index == 0 && g.1.is_empty()) {
             self.out_of_order.store(true, Ordering::SeqCst);
         }
         g.0 = index;
         g.1.push((index, payload.to_vec()));
+        self.weight.load(Ordering::SeqCst).max(1)
     }
 
     fn snapshot(&self, out: &mut dyn Write) -> io::Result<u64> {

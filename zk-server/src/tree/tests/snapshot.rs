@@ -108,6 +108,44 @@ fn restored_tree_applies_the_same_as_the_original() {
     assert_eq!(u.tree.acl_count(), t.tree.acl_count());
 }
 
+/// A snapshot serializes a clone while writes go on: the clone must keep the state it was
+/// taken at, byte for byte, whatever happens to the original afterwards (the node slab is
+/// shared in chunks and copied on write).
+#[test]
+fn a_clone_snapshots_the_state_it_was_taken_at_while_the_original_changes() {
+    let mut t = sample();
+    // Enough nodes to span several slab chunks.
+    for i in 0..9000 {
+        t.create(&format!("/a/b/n{i}"), 0).expect("created");
+    }
+    let mut before = Vec::new();
+    t.tree.write_snapshot(&mut before).expect("written");
+    let frozen = t.tree.clone();
+    let frozen_dump = dump(&frozen);
+    for i in (0..9000).step_by(7) {
+        t.delete(&format!("/a/b/n{i}"), -1).expect("deleted");
+    }
+    for i in 0..3000 {
+        t.create(&format!("/a/x{i}"), 0).expect("created");
+    }
+    t.set("/a/b/n1", Some(b"changed"), -1).expect("set");
+    t.set("/a", None, -1).expect("set");
+    t.close(S);
+    let mut after = Vec::new();
+    frozen.write_snapshot(&mut after).expect("written");
+    assert!(
+        before == after,
+        "the clone's snapshot changed with the original"
+    );
+    assert_eq!(dump(&frozen), frozen_dump);
+    assert_ne!(dump(&t.tree), frozen_dump);
+    // And the original's own state is intact too.
+    let mut now = Vec::new();
+    t.tree.write_snapshot(&mut now).expect("written");
+    let back = DataTree::read_snapshot(&mut &now[..]).expect("read");
+    assert_eq!(dump(&back), dump(&t.tree));
+}
+
 #[test]
 fn read_snapshot_with_overrides_the_stored_config() {
     let t = sample();
