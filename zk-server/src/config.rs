@@ -88,7 +88,8 @@ pub struct Config {
     pub snap_retain_count: u32,
     /// Hours between purges (autopurge.purgeInterval, 0 = off).
     pub purge_interval_hours: u32,
-    /// Entries between snapshots (snapCount, default 100000).
+    /// Transactions between snapshots (snapCount, default 100000; as in ZooKeeper, each server
+    /// draws its interval once in [snapCount/2 + 1, snapCount]).
     pub snap_count: u64,
     /// Largest packet (jute.maxbuffer, default 0xfffff).
     pub max_buffer: usize,
