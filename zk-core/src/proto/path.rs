@@ -35,39 +35,50 @@ fn is_forbidden_char(c: u32) -> bool {
 /// # Errors
 /// A [`PathError`] naming the reason and the UTF-16 index Java would report.
 pub fn validate_path(path: &str) -> Result<(), PathError> {
-    if path.is_empty() {
+    if path.is_ascii() {
+        // ASCII text is one UTF-16 unit per byte: check the bytes without a copy.
+        check_units(path, path.as_bytes())
+    } else {
+        // Java indexes UTF-16 code units.
+        let units: Vec<u16> = path.encode_utf16().collect();
+        check_units(path, &units)
+    }
+}
+
+/// [`validate_path`] over the path's UTF-16 code units (or its bytes, when they are the same).
+fn check_units<U: Copy + Into<u32>>(path: &str, units: &[U]) -> Result<(), PathError> {
+    let slash = u32::from(b'/');
+    let dot = u32::from(b'.');
+    let at = |i: usize| -> u32 { units[i].into() };
+    if units.is_empty() {
         return Err(invalid(path, "Path length must be > 0"));
     }
-    // Java indexes UTF-16 code units.
-    let units: Vec<u16> = path.encode_utf16().collect();
-    if units[0] != u16::from(b'/') {
+    if at(0) != slash {
         return Err(invalid(path, "Path must start with / character"));
     }
     if units.len() == 1 {
         return Ok(());
     }
-    if units[units.len() - 1] == u16::from(b'/') {
+    if at(units.len() - 1) == slash {
         return Err(invalid(path, "Path must not end with / character"));
     }
-    let slash = u16::from(b'/');
-    let dot = u16::from(b'.');
     let mut last = slash;
     for i in 1..units.len() {
-        let c = units[i];
-        let next_ends = i + 1 == units.len() || units[i + 1] == slash;
+        let c = at(i);
+        let next_ends = i + 1 == units.len() || at(i + 1) == slash;
         if c == 0 {
             return Err(invalid(path, format!("null character not allowed @{i}")));
         } else if c == slash && last == slash {
             return Err(invalid(path, format!("empty node name specified @{i}")));
         } else if c == dot && last == dot {
-            if units[i - 2] == slash && next_ends {
+            if at(i - 2) == slash && next_ends {
                 return Err(invalid(path, format!("relative paths not allowed @{i}")));
             }
         } else if c == dot {
-            if units[i - 1] == slash && next_ends {
+            if at(i - 1) == slash && next_ends {
                 return Err(invalid(path, format!("relative paths not allowed @{i}")));
             }
-        } else if is_forbidden_char(u32::from(c)) {
+        } else if is_forbidden_char(c) {
             return Err(invalid(path, format!("invalid character @{i}")));
         }
         last = c;
@@ -195,6 +206,10 @@ mod tests {
             ("/\u{e000}", "invalid character @1"),
             ("/\u{fff0}", "invalid character @1"),
             ("/\u{1f600}", "invalid character @1"),
+            // Positions count UTF-16 units, not bytes, past non-ASCII characters.
+            ("/ü/.", "relative paths not allowed @3"),
+            ("/日\u{1}", "invalid character @2"),
+            ("/\u{1f600}/a//", "Path must not end with / character"),
         ] {
             assert_eq!(
                 validate_path(bad).map_err(|e| e.reason),

@@ -26,7 +26,9 @@ pub(crate) enum WalRecord<'a> {
     Entry {
         /// Its index.
         index: u64,
-        /// Its opaque bytes.
+        /// Its opaque bytes (one byte string, not a sequence of `u8`s: same postcard bytes,
+        /// written in one copy).
+        #[serde(serialize_with = "crate::bytes_serde::serialize")]
         data: &'a [u8],
     },
     /// A vote.
@@ -47,9 +49,13 @@ pub(crate) enum WalRecord<'a> {
 impl WalRecord<'_> {
     /// Encodes the payload.
     pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let hint = match self {
+            WalRecord::Entry { data, .. } => data.len() + 16,
+            _ => 64,
+        };
         // postcard cannot fail on these types (no maps with non-string keys, no unsized
         // sequences); an empty payload would fail to decode and be reported, never ignored.
-        postcard::to_stdvec(self).unwrap_or_default()
+        postcard::to_extend(self, Vec::with_capacity(hint)).unwrap_or_default()
     }
 }
 
@@ -83,5 +89,21 @@ mod tests {
             let back: WalRecord<'_> = postcard::from_bytes(&b).expect("decode");
             assert_eq!(back, r);
         }
+    }
+
+    #[test]
+    fn storage_wal_entry_bytes_unchanged_by_the_byte_string_encoding() {
+        // Logs written when entry data was serialized as a sequence of u8s must still decode:
+        // postcard writes both forms as the variant, the index, a varint length and the bytes.
+        let data: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
+        let rec = WalRecord::Entry {
+            index: 9,
+            data: &data,
+        };
+        let mut expected = vec![1u8, 9, 0xac, 0x02];
+        expected.extend_from_slice(&data);
+        assert_eq!(rec.to_vec(), expected);
+        let back: WalRecord<'_> = postcard::from_bytes(&expected).expect("decode");
+        assert_eq!(back, rec);
     }
 }
