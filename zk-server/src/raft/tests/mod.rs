@@ -1,6 +1,5 @@
 //! Consensus tests: real files, real fsync, real sockets on 127.0.0.1.
 
-mod bench;
 mod cluster;
 mod conformance;
 mod peer_wire;

@@ -4,7 +4,6 @@
 
 mod acl;
 mod create;
-mod memory;
 mod multi;
 mod quota;
 mod reads;
