@@ -1,5 +1,6 @@
 //! Starting the servers under test as child processes: zk-server (the binary next to zk-bench)
-//! and Apache ZooKeeper (`QuorumPeerMain` from the Debian package's jars), both from a zoo.cfg.
+//! and Apache ZooKeeper (`QuorumPeerMain` from the Debian package's jars), both from a zoo.cfg
+//! (standalone, or one member of an ensemble with its `myid`).
 //!
 //! Every child gets a tiny `sh` watchdog whose stdin is a pipe held by this process: if zk-bench
 //! dies for any reason the pipe closes and the watchdog `kill -9`s the server (no `unsafe`
@@ -136,15 +137,62 @@ impl Launch {
     }
 }
 
-/// Writes the shared zoo.cfg (standalone, fsync on by default in both) for one server.
-pub fn write_zoo_cfg(path: &Path, data_dir: &Path, port: u16) -> io::Result<()> {
-    let text = format!(
-        "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
+/// The settings every zoo.cfg of zk-bench shares (fsync on by default in both).
+fn common_cfg(data_dir: &Path, port: u16, tick_ms: u32) -> String {
+    format!(
+        "tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
          clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nmaxSessionTimeout=60000\n\
          4lw.commands.whitelist=*\nadmin.enableServer=false\n",
         data_dir.display()
-    );
-    std::fs::write(path, text)
+    )
+}
+
+/// Writes the shared zoo.cfg (standalone, fsync on by default in both) for one server.
+pub fn write_zoo_cfg(path: &Path, data_dir: &Path, port: u16) -> io::Result<()> {
+    std::fs::write(path, common_cfg(data_dir, port, 2000))
+}
+
+/// One member of an ensemble on 127.0.0.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    /// `server.N` id, also written to `myid`.
+    pub id: u64,
+    /// Client port.
+    pub client_port: u16,
+    /// Quorum (peer) port.
+    pub quorum_port: u16,
+    /// Leader-election port (Apache's; zk-server accepts and ignores it).
+    pub election_port: u16,
+}
+
+/// Writes member `me`'s zoo.cfg (the shared settings, `tick_ms`, and a `server.N` line per
+/// member of `all`) and its `myid` in `data_dir`.
+pub fn write_ensemble_cfg(
+    path: &Path,
+    data_dir: &Path,
+    tick_ms: u32,
+    me: &Member,
+    all: &[Member],
+) -> io::Result<()> {
+    let mut text = common_cfg(data_dir, me.client_port, tick_ms);
+    for m in all {
+        text.push_str(&format!(
+            "server.{}=127.0.0.1:{}:{}\n",
+            m.id, m.quorum_port, m.election_port
+        ));
+    }
+    std::fs::write(path, text)?;
+    std::fs::write(data_dir.join("myid"), format!("{}\n", me.id))
+}
+
+/// `n` distinct free TCP ports on 127.0.0.1 (all held until every one is picked).
+pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<io::Result<Vec<_>>>()?;
+    held.iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
 }
 
 /// A free TCP port on 127.0.0.1 (bind to 0, read it, release it).
@@ -215,17 +263,34 @@ impl ServerProcess {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// `kill -9` and reap.
-    pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
+    /// `kill -9` and reap; returns when the server was reaped (None if it was not running).
+    pub fn kill9(&mut self) -> Option<Instant> {
+        let reaped = self.child.take().map(|mut c| {
             let _ = c.kill();
             let _ = c.wait();
-        }
+            Instant::now()
+        });
         if let Some((mut w, stdin)) = self.watchdog.take() {
             let _ = w.kill();
             let _ = w.wait();
             drop(stdin);
         }
+        reaped
+    }
+
+    /// If the server has exited: its status and log tail.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        Some(format!(
+            "{} exited with {status}; log tail:\n{}",
+            self.kind.name(),
+            tail(&self.log)
+        ))
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
     }
 
     /// `kill -9`, then start again on the same configuration and data.
@@ -244,14 +309,8 @@ impl ServerProcess {
         let deadline = self.started + limit;
         let addr = self.connect_string();
         loop {
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    return Err(format!(
-                        "{} exited with {status}; log tail:\n{}",
-                        self.kind.name(),
-                        tail(&self.log)
-                    ));
-                }
+            if let Some(e) = self.exited() {
+                return Err(e);
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -297,19 +356,29 @@ impl Drop for ServerProcess {
 
 /// Whether the four-letter word `srvr` answers with a serving mode.
 async fn srvr_serving(addr: &str) -> bool {
+    srvr(addr, Duration::from_secs(2))
+        .await
+        .is_some_and(|out| srvr_mode(&out).is_some())
+}
+
+/// The answer to the four-letter word `srvr` (None on no answer within `limit`).
+pub async fn srvr(addr: &str, limit: Duration) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let probe = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
         s.write_all(b"srvr").await.ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).await.ok()?;
-        Some(out.contains("Mode:"))
+        Some(out)
     };
-    tokio::time::timeout(Duration::from_secs(2), probe)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    tokio::time::timeout(limit, probe).await.ok().flatten()
+}
+
+/// The `Mode:` of a `srvr` answer (`leader`, `follower`, `standalone`).
+pub fn srvr_mode(out: &str) -> Option<&str> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Mode:"))
+        .map(str::trim)
 }
 
 /// The last 30 lines of a log file.

@@ -6,11 +6,15 @@
 //! - `zk-bench compare`: starts zk-server and Apache ZooKeeper from the same zoo.cfg with fresh
 //!   data directories, runs the same workloads against each, loads a big tree into each for
 //!   RSS and kill -9 restart time, and writes a markdown table with ours/apache ratios.
+//! - `zk-bench failover`: a 3-node ensemble of each (zk-server, then Apache ZooKeeper); the
+//!   leader is killed with `kill -9` while a session on the followers keeps writing; times
+//!   from the kill to a new leader and to the first successful write, as a markdown table.
 //! - `zk-bench smoke`: a few seconds of every workload (against `--connect`, or a zk-server it
 //!   starts itself); exits non-zero unless every workload completed operations without errors.
 
 mod compare;
 mod driver;
+mod failover;
 mod fanout;
 mod launcher;
 mod outcome;
@@ -53,6 +57,8 @@ enum Mode {
     },
     /// zk-server vs Apache ZooKeeper in one run, with a markdown report.
     Compare(compare::CompareArgs),
+    /// Leader kill -9 in a 3-node ensemble: time to a new leader and to the next write.
+    Failover(failover::FailoverArgs),
     /// A short functional check of every workload (for CI): asserts only that it worked.
     Smoke {
         /// Connect string; without it a zk-server (next to zk-bench) is started.
@@ -88,6 +94,24 @@ async fn main() -> ExitCode {
                 println!("{report}");
                 eprintln!("report written to {}", args.out.display());
                 ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("zk-bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Mode::Failover(args) => match failover::run(&args).await {
+            Ok((report, ok)) => {
+                println!("{report}");
+                if let Some(out) = &args.out {
+                    eprintln!("report written to {}", out.display());
+                }
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!("zk-bench failover: not every measurement worked (see the report)");
+                    ExitCode::FAILURE
+                }
             }
             Err(e) => {
                 eprintln!("zk-bench: {e}");
