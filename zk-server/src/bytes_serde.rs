@@ -26,6 +26,16 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error>
     d.deserialize_byte_buf(BytesVisitor)
 }
 
+/// Deserializes a byte string into [`bytes::Bytes`] (for `#[serde(deserialize_with)]` on a
+/// `Bytes` field, with [`serialize`] as its `serialize_with`). The buffer is allocated with
+/// exactly the string's length, so the conversion to `Bytes` does not copy it again.
+///
+/// # Errors
+/// As [`deserialize`].
+pub fn deserialize_shared<'de, D: Deserializer<'de>>(d: D) -> Result<bytes::Bytes, D::Error> {
+    deserialize(d).map(bytes::Bytes::from)
+}
+
 struct BytesVisitor;
 
 impl<'de> Visitor<'de> for BytesVisitor {
@@ -75,6 +85,26 @@ mod tests {
             let back: Plain = postcard::from_bytes(&fast).expect("decode");
             assert_eq!(back.0, data);
         }
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Shared(
+        #[serde(
+            serialize_with = "super::serialize",
+            deserialize_with = "super::deserialize_shared"
+        )]
+        bytes::Bytes,
+    );
+
+    #[test]
+    fn bytes_fields_encode_like_vec_fields() {
+        let data: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
+        let vec = postcard::to_stdvec(&Fast(data.clone())).expect("encode");
+        let shared =
+            postcard::to_stdvec(&Shared(bytes::Bytes::from(data.clone()))).expect("encode");
+        assert_eq!(vec, shared);
+        let back: Shared = postcard::from_bytes(&vec).expect("decode");
+        assert_eq!(back.0, data);
     }
 
     #[test]

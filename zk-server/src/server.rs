@@ -109,7 +109,7 @@ impl Shared {
             session_id,
             cxid: 0,
             time_ms: 0,
-            auth: Vec::new(),
+            auth: Default::default(),
             op,
         }
     }

@@ -6,9 +6,9 @@
 //! connection's queue first, so on every connection replies and events appear in the order the
 //! changes happened.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -60,7 +60,7 @@ pub enum Waiter {
 struct Conn {
     session_id: i64,
     /// The connection's ids, for the READ check before a watch event is delivered.
-    auth: Vec<AuthId>,
+    auth: Arc<Vec<AuthId>>,
     tx: mpsc::UnboundedSender<Outgoing>,
 }
 
@@ -128,7 +128,7 @@ impl ZkState {
         &self,
         conn: u64,
         session_id: i64,
-        auth: Vec<AuthId>,
+        auth: Arc<Vec<AuthId>>,
         tx: mpsc::UnboundedSender<Outgoing>,
     ) {
         let mut conns = lock(&self.conns);
@@ -147,7 +147,7 @@ impl ZkState {
     }
 
     /// Records a connection's ids after addAuth.
-    pub fn set_conn_auth(&self, conn: u64, auth: Vec<AuthId>) {
+    pub fn set_conn_auth(&self, conn: u64, auth: Arc<Vec<AuthId>>) {
         if let Some(c) = lock(&self.conns).get_mut(&conn) {
             c.auth = auth;
         }

@@ -49,7 +49,7 @@ pub struct ConnCtx {
     /// The session.
     pub session_id: i64,
     /// Authenticated ids (`ip:<addr>` from the start).
-    pub auth: Vec<AuthId>,
+    pub auth: Arc<Vec<AuthId>>,
 }
 
 /// Serves one accepted connection until it closes.
@@ -130,10 +130,10 @@ async fn serve_inner(
         id,
         peer,
         session_id,
-        auth: vec![AuthId {
+        auth: Arc::new(vec![AuthId {
             scheme: "ip".into(),
             id: peer.ip().to_string(),
-        }],
+        }]),
     };
     shared
         .state
@@ -282,7 +282,7 @@ fn propose(shared: &Arc<Shared>, ctx: &ConnCtx, h: RequestHeader, body: Bytes) {
     } else {
         TxnOp::Client {
             op: h.op_type,
-            body: body.to_vec(),
+            body,
         }
     };
     let txn = Txn {

@@ -159,7 +159,7 @@ fn auth(
             id,
         };
         if !ctx.auth.contains(&id) {
-            ctx.auth.push(id);
+            Arc::make_mut(&mut ctx.auth).push(id);
         }
     };
     let ok = match a.scheme.as_str() {

@@ -88,7 +88,7 @@ pub async fn handshake(shared: &Arc<Shared>, req: &ConnectRequest) -> Handshake 
         session_id,
         cxid: 0,
         time_ms: 0,
-        auth: Vec::new(),
+        auth: Default::default(),
         op: TxnOp::CreateSession { timeout_ms },
     });
     let wait = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(30_000));

@@ -6,7 +6,8 @@ use zk_core::proto::{xid, Encode, ErrorCode, ReplyHeader, Response, WatcherEvent
 
 /// A reply: header with `err`, then the body when there is one.
 pub fn frame(xid: i32, zxid: i64, result: &Result<Response, ErrorCode>) -> Bytes {
-    let mut w = BytesMut::with_capacity(64);
+    // Room for the header and a Stat (most write replies) without growing.
+    let mut w = BytesMut::with_capacity(128);
     let at = start_packet(&mut w);
     match result {
         Ok(resp) => {

@@ -4,7 +4,7 @@
 //! Deadlines are bucketed to tickTime like Apache's `ExpiryQueue`: a session expires at the
 //! first tick boundary after `last touch + timeout`.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Mutex;
 
 /// Deadlines of the sessions this server tracks.

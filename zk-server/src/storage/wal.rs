@@ -84,6 +84,8 @@ pub struct WalOptions {
     /// The largest record payload accepted (and believed on recovery).
     pub max_record_bytes: usize,
     /// Bytes of recent entry payloads kept in memory; older entries are read back from disk.
+    /// The cache serves the state machine (entries are applied right after they are
+    /// appended) and followers that are close behind; it is memory the server holds for good.
     pub cache_bytes: usize,
 }
 
@@ -92,7 +94,8 @@ impl Default for WalOptions {
         WalOptions {
             segment_bytes: 64 << 20,
             max_record_bytes: 64 << 20,
-            cache_bytes: 64 << 20,
+            // About a second of writes at full speed; RSS after a load counts every byte.
+            cache_bytes: 16 << 20,
         }
     }
 }

@@ -129,7 +129,7 @@ impl DataTree {
         zxid: i64,
         txn: &Txn,
         op: i32,
-        body: &[u8],
+        body: &Bytes,
         events: &mut Vec<NodeEvent>,
     ) -> Result<Response, ErrorCode> {
         let code = OpCode::from_code(op).ok_or(ErrorCode::Unimplemented)?;
@@ -148,13 +148,14 @@ impl DataTree {
         ) {
             return Err(ErrorCode::Unimplemented);
         }
-        let mut r = Reader::new(Bytes::copy_from_slice(body));
+        // Shares the body's buffer: the decoded data and paths are views of it, not copies.
+        let mut r = Reader::new(body.clone());
         let req = Request::decode(op, &mut r).map_err(|_| ErrorCode::MarshallingError)?;
         if let Request::Multi(m) = req {
             return Ok(Response::Multi(self.apply_multi(zxid, txn, m, events)?));
         }
         let change = {
-            let mut prep = Prep::new(self, self.asker(txn));
+            let mut prep = Prep::single(self, self.asker(txn));
             match req {
                 Request::Create(r) => prep.create(CreateOp::Create, create_args(r)),
                 Request::Create2(r) => prep.create(CreateOp::Create2, create_args(r)),
@@ -312,8 +313,10 @@ impl DataTree {
                 path,
                 data,
                 version,
+                id,
             } => Outcome::Stat(self.set_node_data(
                 &path,
+                id,
                 data.as_deref(),
                 version,
                 zxid,

@@ -454,16 +454,29 @@ impl DataTree {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn set_node_data(
         &mut self,
         path: &str,
+        hint: Option<NodeId>,
         data: Option<&[u8]>,
         version: i32,
         zxid: i64,
         time: i64,
         events: &mut Vec<NodeEvent>,
     ) -> Result<Stat, ErrorCode> {
-        let id = self.nodes.lookup(path).ok_or(ErrorCode::NoNode)?;
+        // The slot the pending view read is still this path's node (a node deleted or created
+        // since then would have been read from the view instead); the name check is a guard.
+        let id = match hint {
+            Some(id)
+                if self.nodes.get(id).is_some_and(|n| {
+                    n.name_bytes() == zk_core::proto::path::basename(path).as_bytes()
+                }) =>
+            {
+                id
+            }
+            _ => self.nodes.lookup(path).ok_or(ErrorCode::NoNode)?,
+        };
         let n = self.nodes.get_mut(id).ok_or(ErrorCode::NoNode)?;
         let old = n.data_len() as i64;
         n.set_data(data);

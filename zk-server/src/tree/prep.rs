@@ -27,6 +27,7 @@ use zk_core::proto::{
 };
 
 use super::acl::{fixup_acl, Asker};
+use super::node::NodeId;
 use super::sessions::{owner_kind, OwnerKind};
 use super::{is_special_path, DataTree};
 
@@ -71,6 +72,9 @@ pub(crate) enum Change {
         path: String,
         data: Option<Bytes>,
         version: i32,
+        /// The node's slot when the pending view read it from the tree (saves the commit a
+        /// second path lookup); `None` for a node created earlier in the same multi.
+        id: Option<NodeId>,
     },
     SetAcl {
         path: String,
@@ -98,6 +102,8 @@ struct Rec {
     child_count: i32,
     data_len: i64,
     acl: AclRef,
+    /// The tree's slot of the node, when this record was read from the tree.
+    id: Option<NodeId>,
 }
 
 /// The requester.
@@ -113,6 +119,9 @@ pub(crate) struct Prep<'t> {
     tree: &'t DataTree,
     overlay: HashMap<String, Option<Rec>>,
     ctx: Ctx<'t>,
+    /// Whether later ops must see this op's changes (a multi); a single op is committed right
+    /// after it is validated, so it keeps no pending view.
+    keep_view: bool,
 }
 
 fn key(path: &str) -> &str {
@@ -131,11 +140,21 @@ fn check_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
 }
 
 impl<'t> Prep<'t> {
+    /// A pending view for the ops of one multi: each op sees the changes of the ops before it.
     pub(crate) fn new(tree: &'t DataTree, ctx: Ctx<'t>) -> Self {
         Self {
             tree,
             overlay: HashMap::new(),
             ctx,
+            keep_view: true,
+        }
+    }
+
+    /// Validation of one op that is committed right after (no pending view is kept).
+    pub(crate) fn single(tree: &'t DataTree, ctx: Ctx<'t>) -> Self {
+        Self {
+            keep_view: false,
+            ..Self::new(tree, ctx)
         }
     }
 
@@ -153,11 +172,15 @@ impl<'t> Prep<'t> {
             child_count: self.tree.nodes.child_count(id) as i32,
             data_len: n.data_len() as i64,
             acl: AclRef::Stored(n.acl),
+            id: Some(id),
         })
     }
 
     fn put(&mut self, path: &str, rec: Option<Rec>) {
-        self.overlay.insert(key(path).to_string(), rec);
+        // Every op puts only after its last read, so a single op never needs its own puts.
+        if self.keep_view {
+            self.overlay.insert(key(path).to_string(), rec);
+        }
     }
 
     fn check_acl(&self, rec: &Rec, perm: i32) -> Result<(), ErrorCode> {
@@ -249,6 +272,7 @@ impl<'t> Prep<'t> {
                 child_count: 0,
                 data_len,
                 acl: AclRef::New(acl.clone()),
+                id: None,
             }),
         );
         Ok(Change::Create {
@@ -299,11 +323,13 @@ impl<'t> Prep<'t> {
         let new_version = check_version(node.version, version)?;
         node.version = new_version;
         node.data_len = data_len;
+        let id = node.id;
         self.put(&path, Some(node));
         Ok(Change::SetData {
             path,
             data,
             version: new_version,
+            id,
         })
     }
 

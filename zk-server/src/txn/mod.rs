@@ -7,6 +7,8 @@
 
 pub mod batch;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// An authenticated identity of a connection (`scheme:id`), as ACL checks need it.
@@ -40,8 +42,9 @@ pub struct Txn {
     /// The leader's clock (ms since the epoch) when it accepted the entry; ctime/mtime and TTL
     /// decisions use this, never the applying server's clock.
     pub time_ms: i64,
-    /// The connection's authenticated ids at the time of the request (for ACL checks).
-    pub auth: Vec<AuthId>,
+    /// The connection's authenticated ids at the time of the request (for ACL checks); shared
+    /// with the connection (serialized as the list itself).
+    pub auth: Arc<Vec<AuthId>>,
     /// The change.
     pub op: TxnOp,
 }
@@ -55,9 +58,13 @@ pub enum TxnOp {
     Client {
         /// The [`zk_core::proto::OpCode`] number.
         op: i32,
-        /// The jute-encoded request body.
-        #[serde(with = "crate::bytes_serde")]
-        body: Vec<u8>,
+        /// The jute-encoded request body (shared with the connection's read buffer until the
+        /// batch is serialized; taken by the tree when it applies the write).
+        #[serde(
+            serialize_with = "crate::bytes_serde::serialize",
+            deserialize_with = "crate::bytes_serde::deserialize_shared"
+        )]
+        body: bytes::Bytes,
     },
     /// Opens `session_id` with this negotiated timeout.
     CreateSession {

@@ -51,7 +51,7 @@ impl W {
             session_id: 7,
             cxid: 0,
             time_ms: 1000 + self.zxid,
-            auth: vec![],
+            auth: Default::default(),
             op,
         };
         let applied = self.tree.apply(self.zxid, &txn);
@@ -59,7 +59,7 @@ impl W {
     }
 
     fn write(&mut self, req: Request) -> Vec<(u64, WatcherEvent)> {
-        let body = req.to_bytes().to_vec();
+        let body = req.to_bytes();
         self.apply(TxnOp::Client {
             op: req.op_code().code(),
             body,

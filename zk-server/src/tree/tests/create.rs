@@ -249,7 +249,7 @@ fn undecodable_or_non_write_bodies_are_refused_without_panicking() {
         S,
         crate::txn::TxnOp::Client {
             op: 1,
-            body: vec![0, 0, 0, 9],
+            body: bytes::Bytes::from_static(&[0, 0, 0, 9]),
         },
     );
     assert_eq!(a.reply, Err(ErrorCode::MarshallingError));
@@ -257,7 +257,7 @@ fn undecodable_or_non_write_bodies_are_refused_without_panicking() {
         S,
         crate::txn::TxnOp::Client {
             op: 4,
-            body: vec![],
+            body: bytes::Bytes::new(),
         },
     );
     assert_eq!(a.reply, Err(ErrorCode::Unimplemented));
@@ -265,7 +265,7 @@ fn undecodable_or_non_write_bodies_are_refused_without_panicking() {
         S,
         crate::txn::TxnOp::Client {
             op: 9999,
-            body: vec![1, 2],
+            body: bytes::Bytes::from_static(&[1, 2]),
         },
     );
     assert_eq!(a.reply, Err(ErrorCode::Unimplemented));

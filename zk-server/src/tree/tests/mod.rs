@@ -88,7 +88,7 @@ impl T {
             session_id,
             cxid: 0,
             time_ms: self.time,
-            auth: self.auth.clone(),
+            auth: std::sync::Arc::new(self.auth.clone()),
             op,
         };
         self.tree.apply(self.zxid, &txn)
@@ -103,7 +103,7 @@ impl T {
     }
 
     pub fn req_as(&mut self, session: i64, req: &Request) -> Applied {
-        let body = req.to_bytes().to_vec();
+        let body = req.to_bytes();
         self.entry(
             session,
             TxnOp::Client {

@@ -254,3 +254,48 @@ fn multi_delete_then_recreate_sees_pending_state() {
     assert_eq!(t.stat("/a").version, 1);
     assert_eq!(t.stat("/a").czxid, t.zxid);
 }
+
+// setData, delete, create and setData again of one path in one multi: the second setData must
+// land on the new node (a slot remembered from the first read would be the freed one), and a
+// sibling created in between must keep its data.
+#[test]
+fn set_data_after_delete_and_create_in_one_multi_writes_the_new_node() {
+    let mut t = T::new();
+    t.create("/p", 0).expect("created");
+    t.create("/p/a", 0).expect("created");
+    let set = |data: &[u8]| {
+        MultiOp::SetData(SetDataRequest {
+            path: "/p/a".into(),
+            data: Some(bytes::Bytes::copy_from_slice(data)),
+            version: -1,
+        })
+    };
+    let r = t
+        .multi(vec![
+            set(b"one"),
+            MultiOp::Delete(DeleteRequest {
+                path: "/p/a".into(),
+                version: -1,
+            }),
+            MultiOp::Create(cr("/p/b", b"bee", 0)),
+            MultiOp::Create(cr("/p/a", b"", 0)),
+            set(b"two"),
+        ])
+        .expect("multi");
+    assert_eq!(r.results.len(), 5);
+    let a = t.stat("/p/a");
+    assert_eq!(a.version, 1, "the re-created node was set once");
+    assert_eq!(a.data_length, 3);
+    let get = |t: &T, path: &str| match t.read(&Request::GetData(GetDataRequest {
+        path: path.into(),
+        watch: false,
+    })) {
+        Ok(zk_core::proto::Response::GetData(g)) => g.data.map(|d| d.to_vec()),
+        other => panic!("getData {path}: {other:?}"),
+    };
+    assert_eq!(get(&t, "/p/a"), Some(b"two".to_vec()));
+    assert_eq!(get(&t, "/p/b"), Some(b"bee".to_vec()));
+    // A single setData after the multi still finds the node.
+    t.set("/p/a", Some(b"three"), 1).expect("set");
+    assert_eq!(get(&t, "/p/a"), Some(b"three".to_vec()));
+}
