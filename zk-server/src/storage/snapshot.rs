@@ -153,6 +153,7 @@ impl SnapshotStore {
             dir: self.dir.clone(),
             crc: crc32fast::Hasher::new(),
             data_len: 0,
+            unsynced: 0,
         })
     }
 
@@ -275,7 +276,14 @@ pub struct SnapshotWriter {
     dir: PathBuf,
     crc: crc32fast::Hasher,
     data_len: u64,
+    /// Bytes written since the file was last synced.
+    unsynced: u64,
 }
+
+/// A snapshot being written is synced every so many bytes. One fsync of a whole large file at
+/// the end floods the disk queue at once, and the log's fsyncs (every client write waits on
+/// one) queue behind it; syncing as it goes spreads that writeback out.
+const SNAPSHOT_SYNC_EVERY: u64 = 4 << 20;
 
 impl Write for SnapshotWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -286,6 +294,12 @@ impl Write for SnapshotWriter {
         let n = out.write(buf)?;
         self.crc.update(&buf[..n]);
         self.data_len += n as u64;
+        self.unsynced += n as u64;
+        if self.unsynced >= SNAPSHOT_SYNC_EVERY {
+            out.flush()?;
+            out.get_ref().sync_data()?;
+            self.unsynced = 0;
+        }
         Ok(n)
     }
 
