@@ -8,12 +8,6 @@ use clap::Parser;
 use tracing::{error, info, warn};
 use zk_server::config::Config;
 
-/// mimalloc instead of glibc's malloc: in callgrind, set-data costs 19 % fewer instructions per
-/// operation (18.8k -> 15.2k), most of it malloc/free; RSS after loading 1M znodes is ~10 %
-/// higher (325 vs 292 MiB).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A ZooKeeper-compatible server.
 #[derive(Debug, Parser)]
 #[command(version, about)]

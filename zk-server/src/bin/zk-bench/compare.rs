@@ -1,6 +1,6 @@
-//! Compare mode: the same workloads against zk-server and Apache ZooKeeper, each started from
-//! the same zoo.cfg with a fresh data directory, in one run; then the big-tree measurement on
-//! each; then the markdown report.
+//! Compare mode: the same workloads against zk-server and Apache ZooKeeper, each workload on a
+//! server freshly started from the same zoo.cfg with a fresh data directory, in one run; then
+//! the big-tree measurement on each; then the markdown report.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,27 +64,24 @@ pub async fn start_server(
 async fn run_one(kind: Kind, launch: &Launch, root: &Path, args: &CompareArgs) -> ServerResults {
     let mut results = ServerResults::default();
     eprintln!("== {} ==", kind.name());
-    match start_server(kind, launch, root, "load").await {
-        Ok(server) => {
-            let connect = server.connect_string();
-            for &w in &args.load.workloads {
-                let r = driver::run(w, &connect, server.pid(), &args.load).await;
-                match &r {
-                    Ok(o) => eprintln!("  {}", o.line()),
-                    Err(e) => eprintln!("  {w}: failed: {e}"),
-                }
-                results.workloads.push((w, r));
+    // Each workload gets a freshly started server with an empty data directory, so every
+    // workload meets the same state on both servers (a faster create phase would otherwise
+    // leave a bigger tree, and bigger snapshots, for the workloads after it) and none pays for
+    // the garbage or snapshots of the one before.
+    for &w in &args.load.workloads {
+        let r = match start_server(kind, launch, root, &format!("load-{w}")).await {
+            Ok(server) => {
+                let r = driver::run(w, &server.connect_string(), server.pid(), &args.load).await;
+                drop(server);
+                r
             }
-            drop(server);
+            Err(e) => Err(format!("server did not start: {e}")),
+        };
+        match &r {
+            Ok(o) => eprintln!("  {}", o.line()),
+            Err(e) => eprintln!("  {w}: failed: {e}"),
         }
-        Err(e) => {
-            eprintln!("  cannot start: {e}");
-            for &w in &args.load.workloads {
-                results
-                    .workloads
-                    .push((w, Err(format!("server did not start: {e}"))));
-            }
-        }
+        results.workloads.push((w, r));
     }
     if args.tree_nodes > 0 {
         let r = match start_server(kind, launch, root, "tree").await {
@@ -152,7 +149,8 @@ pub async fn run(args: &CompareArgs) -> Result<String, String> {
     let l = &args.load;
     let setup = format!(
         "standalone, fsync on (both defaults), same zoo.cfg (tickTime=2000, maxClientCnxns=0), \
-         fresh data dirs under {}; {} sessions × {} in flight, value {} B, {} keys, \
+         a freshly started server with a fresh data dir per workload (under {}); \
+         {} sessions × {} in flight, value {} B, {} keys, \
          warm-up {:?} + {:?} measured per workload, read ratio {}, multi of {} setData, \
          {} watchers; Apache: -Xmx{}m, default GC; load generator on the same machine",
         root.display(),
