@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::launcher::{free_port, write_zoo_cfg, Kind, Launch, ServerProcess};
+use crate::launcher::{free_port, work_root, write_zoo_cfg, Kind, Launch, ServerProcess};
 use crate::report::{markdown, ServerResults};
 use crate::workload::LoadArgs;
 use crate::{driver, procstat, tree};
@@ -129,20 +129,7 @@ pub async fn run(args: &CompareArgs) -> Result<String, String> {
     launch
         .apache_available()
         .map_err(|e| format!("Apache ZooKeeper not available: {e}"))?;
-    let temp;
-    let root = match &args.work_dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("zk-bench-")
-                .tempdir()
-                .map_err(|e| e.to_string())?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (root, _temp) = work_root(args.work_dir.as_deref(), "zk-bench-")?;
     let ours = run_one(Kind::Ours, &launch, &root, args).await;
     let apache = run_one(Kind::Apache, &launch, &root, args).await;
     let command = std::env::args().collect::<Vec<_>>().join(" ");

@@ -22,7 +22,7 @@ use futures::future::{join_all, select_ok};
 use zk_core::Client;
 
 use crate::launcher::{
-    free_ports, srvr, srvr_mode, write_ensemble_cfg, Kind, Launch, Member, ServerProcess,
+    free_ports, srvr, srvr_mode, work_root, write_ensemble_cfg, Kind, Launch, Member, ServerProcess,
 };
 use crate::procstat;
 use crate::workload::{ensure, parse_duration};
@@ -475,20 +475,7 @@ pub async fn run(args: &FailoverArgs) -> Result<(String, bool), String> {
             launch.zk_server_bin.display()
         ));
     }
-    let temp;
-    let root = match &args.work_dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("zk-bench-failover-")
-                .tempdir()
-                .map_err(|e| e.to_string())?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (root, _temp) = work_root(args.work_dir.as_deref(), "zk-bench-failover-")?;
     let mut results = Vec::new();
     if args.only != Only::Apache {
         results.push(run_impl(Kind::Ours, &launch, &root, args).await);

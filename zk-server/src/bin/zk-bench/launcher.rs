@@ -195,6 +195,27 @@ pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
         .collect()
 }
 
+/// The directory for configs, data and logs: `work_dir` (created if missing), or a fresh
+/// temporary directory named `prefix…`, removed when the returned guard is dropped.
+pub fn work_root(
+    work_dir: Option<&Path>,
+    prefix: &str,
+) -> Result<(PathBuf, Option<tempfile::TempDir>), String> {
+    match work_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            Ok((d.to_path_buf(), None))
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .map_err(|e| e.to_string())?;
+            Ok((temp.path().to_path_buf(), Some(temp)))
+        }
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (bind to 0, read it, release it).
 pub fn free_port() -> io::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
