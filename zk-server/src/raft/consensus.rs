@@ -65,6 +65,9 @@ pub struct LeaderTerm(pub(in crate::raft) LeaderId);
 /// A short pause between retries while the leader is unknown or unreachable.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 
+/// Longest the snapshotter waits for a snapshot it asked for before it takes the next request.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(60);
+
 impl Consensus {
     /// Starts this node: opens the log and snapshots (restoring `target` from the newest
     /// snapshot and the log), listens for peers on this node's member address, and joins
@@ -260,9 +263,26 @@ impl Consensus {
                     _ = want.notified() => {}
                     _ = stopped(&mut shutdown) => return,
                 }
+                let mut m = raft.metrics();
+                let applied = m.borrow_watched().last_applied.map(|l| l.index);
                 if let Err(e) = raft.trigger().snapshot().await {
                     tracing::warn!(error = %e, "could not ask for a snapshot");
                     return;
+                }
+                // openraft drops a request made while a snapshot is being built. Wait (bounded:
+                // a failed build reports the older snapshot) until this one covers what was
+                // applied when it was asked for; a request notified meanwhile is kept by the
+                // Notify and served next, not lost.
+                let built = tokio::time::timeout(SNAPSHOT_WAIT, async {
+                    while m.borrow_watched().snapshot.map(|l| l.index) < applied {
+                        if m.changed().await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                tokio::select! {
+                    _ = built => {}
+                    _ = stopped(&mut shutdown) => return,
                 }
             }
         })
