@@ -136,7 +136,7 @@ pub fn local(
             result
         }
     };
-    out.extend_from_slice(&reply::frame(h.xid, zxid, &result));
+    reply::frame_into(out, h.xid, zxid, &result);
     if closed {
         Local::ReplyAndClose
     } else {

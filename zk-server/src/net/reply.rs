@@ -8,21 +8,26 @@ use zk_core::proto::{xid, Encode, ErrorCode, ReplyHeader, Response, WatcherEvent
 pub fn frame(xid: i32, zxid: i64, result: &Result<Response, ErrorCode>) -> Bytes {
     // Room for the header and a Stat (most write replies) without growing.
     let mut w = BytesMut::with_capacity(128);
-    let at = start_packet(&mut w);
+    frame_into(&mut w, xid, zxid, result);
+    w.freeze()
+}
+
+/// [`frame`], appended to `w` (a connection's output buffer: no allocation of its own).
+pub fn frame_into(w: &mut BytesMut, xid: i32, zxid: i64, result: &Result<Response, ErrorCode>) {
+    let at = start_packet(w);
     match result {
         Ok(resp) => {
-            ReplyHeader { xid, zxid, err: 0 }.encode(&mut w);
-            resp.encode(&mut w);
+            ReplyHeader { xid, zxid, err: 0 }.encode(w);
+            resp.encode(w);
         }
         Err(code) => ReplyHeader {
             xid,
             zxid,
             err: code.code(),
         }
-        .encode(&mut w),
+        .encode(w),
     }
-    finish_packet(&mut w, at);
-    w.freeze()
+    finish_packet(w, at);
 }
 
 /// A header-only reply.

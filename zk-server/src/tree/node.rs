@@ -203,9 +203,12 @@ impl NodeStore {
 
     /// The child of `parent` named `name`.
     pub(crate) fn child(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+        self.child_bytes(parent, name.as_bytes())
+    }
+
+    fn child_bytes(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let p = self.get(parent)?;
         let table = self.tables.get(p.children as usize)?.as_ref()?;
-        let name = name.as_bytes();
         let h = self.hasher.hash_one(name);
         table
             .find(h, |&id| Self::name_of(&self.slots, id) == name)
@@ -219,8 +222,9 @@ impl NodeStore {
         }
         let rest = path.strip_prefix('/')?;
         let mut cur = ROOT;
-        for comp in rest.split('/') {
-            cur = self.child(cur, comp)?;
+        // '/' is one byte in UTF-8 and never part of another character: split the bytes.
+        for comp in rest.as_bytes().split(|&b| b == b'/') {
+            cur = self.child_bytes(cur, comp)?;
         }
         Some(cur)
     }
