@@ -54,6 +54,8 @@ struct Inner {
     applied: watch::Receiver<u64>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Snapshot builds in flight (shutdown waits for them).
+    builds: Arc<super::state_machine::BuildTracker>,
     local_addr: SocketAddr,
     stopped: AtomicBool,
 }
@@ -139,6 +141,7 @@ impl Consensus {
         let sm = StateMachine::new(target, snapshots.clone(), latest, cfg.snapshot_interval());
         let applied = sm.applied();
         let want_snapshot = sm.snapshot_wanted();
+        let builds = sm.builds();
         let pool = Arc::new(PeerPool::new(cfg.node_id, cfg.members.clone()));
         let network = NetworkFactory { pool: pool.clone() };
         let raft = match Raft::new(
@@ -181,6 +184,7 @@ impl Consensus {
             applied,
             shutdown_tx,
             tasks: Mutex::new(Vec::new()),
+            builds,
             local_addr,
             stopped: AtomicBool::new(false),
         });
@@ -689,6 +693,14 @@ impl Consensus {
         for t in tasks {
             t.abort();
             let _ = t.await;
+        }
+        // A snapshot openraft started building is still writing its file: let it finish, so
+        // nothing writes into the data directory once shutdown has returned.
+        if tokio::time::timeout(SNAPSHOT_WAIT, self.inner.builds.idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!("a snapshot build did not finish within {SNAPSHOT_WAIT:?} of shutdown");
         }
         self.inner.pool.clear();
         let wal = self.inner.wal.clone();

@@ -42,6 +42,50 @@ impl SnapshotData {
     }
 }
 
+/// Counts snapshot builders that exist: openraft runs a build in a task of its own that its
+/// shutdown does not wait for, so [`BuildTracker::idle`] lets the node's shutdown wait until no
+/// snapshot file is still being written into the data directory.
+#[derive(Debug, Default)]
+pub(crate) struct BuildTracker {
+    live: std::sync::atomic::AtomicUsize,
+    changed: Notify,
+}
+
+impl BuildTracker {
+    /// Resolves once no builder exists.
+    ///
+    /// # Cancellation safety
+    /// Safe: it only waits.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.live.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Held by a snapshot builder for as long as it exists.
+struct BuildGuard(Arc<BuildTracker>);
+
+impl BuildGuard {
+    fn new(t: &Arc<BuildTracker>) -> Self {
+        t.live.fetch_add(1, Ordering::AcqRel);
+        BuildGuard(t.clone())
+    }
+}
+
+impl Drop for BuildGuard {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_waiters();
+    }
+}
+
 /// The state machine handle given to openraft (and cloned into snapshot builders).
 #[derive(Clone)]
 pub(crate) struct StateMachine {
@@ -59,6 +103,8 @@ struct Shared {
     since_snapshot: AtomicU64,
     /// Told when `snapshot_every` transactions were applied since the last request.
     want_snapshot: Arc<Notify>,
+    /// The snapshot builders that exist.
+    builds: Arc<BuildTracker>,
 }
 
 #[derive(Default)]
@@ -107,6 +153,7 @@ impl StateMachine {
                 snapshot_every: snapshot_every.max(1),
                 since_snapshot: AtomicU64::new(0),
                 want_snapshot: Arc::new(Notify::new()),
+                builds: Arc::default(),
             }),
         }
     }
@@ -114,6 +161,11 @@ impl StateMachine {
     /// Notified each time another `snapshot_every` transactions were applied.
     pub(crate) fn snapshot_wanted(&self) -> Arc<Notify> {
         self.shared.want_snapshot.clone()
+    }
+
+    /// The snapshot builders in existence (for shutdown).
+    pub(crate) fn builds(&self) -> Arc<BuildTracker> {
+        self.shared.builds.clone()
     }
 
     /// A receiver of the last applied log index.
@@ -291,6 +343,7 @@ pub(crate) struct SnapshotBuilder {
     shared: Arc<Shared>,
     /// Openraft needs this snapshot (e.g. for a follower): failures must be reported.
     forced: bool,
+    _live: BuildGuard,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -398,6 +451,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Some(SnapshotBuilder {
             shared: self.shared.clone(),
             forced: force,
+            _live: BuildGuard::new(&self.shared.builds),
         })
     }
 
@@ -405,6 +459,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder {
             shared: self.shared.clone(),
             forced: true,
+            _live: BuildGuard::new(&self.shared.builds),
         }
     }
 
