@@ -5,6 +5,7 @@
 //! Validation (versions, ACLs, NodeExists, sequence numbers) happens when the entry is applied,
 //! so every replica computes the same result and a failed write still consumes its log position.
 
+mod auth_serde;
 pub mod batch;
 
 use std::sync::Arc;
@@ -43,7 +44,9 @@ pub struct Txn {
     /// decisions use this, never the applying server's clock.
     pub time_ms: i64,
     /// The connection's authenticated ids at the time of the request (for ACL checks); shared
-    /// with the connection (serialized as the list itself).
+    /// with the connection (serialized as the list itself; decoding shares one list among the
+    /// transactions of a batch that carry the same ids).
+    #[serde(deserialize_with = "auth_serde::deserialize")]
     pub auth: Arc<Vec<AuthId>>,
     /// The change.
     pub op: TxnOp,
