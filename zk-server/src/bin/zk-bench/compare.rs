@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::launcher::{free_port, work_root, write_zoo_cfg, Kind, Launch, ServerProcess};
+use crate::launcher::{
+    free_port, work_root, write_zoo_cfg, Kind, Launch, LaunchArgs, ServerProcess,
+};
 use crate::report::{markdown, ServerResults};
 use crate::workload::LoadArgs;
 use crate::{driver, procstat, tree};
@@ -25,18 +27,9 @@ pub struct CompareArgs {
     /// Where to write the markdown report.
     #[arg(long, default_value = "zk-bench-compare.md")]
     pub out: PathBuf,
-    /// Directory for configs, data and logs (default: a fresh temporary directory).
-    #[arg(long)]
-    pub work_dir: Option<PathBuf>,
-    /// The zk-server binary (default: next to zk-bench).
-    #[arg(long)]
-    pub zk_server_bin: Option<PathBuf>,
-    /// Directory of Debian-style unversioned jars.
-    #[arg(long, default_value = "/usr/share/java")]
-    pub jar_dir: PathBuf,
-    /// The java executable.
-    #[arg(long, default_value = "java")]
-    pub java: PathBuf,
+    /// Binaries, jars and the work directory.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
     /// Apache heap limit (-Xmx) in MiB.
     #[arg(long, default_value_t = 2048)]
     pub apache_heap_mb: u32,
@@ -111,15 +104,7 @@ async fn run_one(kind: Kind, launch: &Launch, root: &Path, args: &CompareArgs) -
 
 /// Runs compare mode; returns the report text.
 pub async fn run(args: &CompareArgs) -> Result<String, String> {
-    let launch = Launch {
-        zk_server_bin: args
-            .zk_server_bin
-            .clone()
-            .unwrap_or_else(Launch::default_zk_server_bin),
-        jar_dir: args.jar_dir.clone(),
-        java: args.java.clone(),
-        apache_heap_mb: args.apache_heap_mb,
-    };
+    let launch = args.launch.launch(args.apache_heap_mb);
     if !launch.zk_server_bin.exists() {
         return Err(format!(
             "{} not found (build it: cargo build --release -p zk-server --bins)",
@@ -129,7 +114,7 @@ pub async fn run(args: &CompareArgs) -> Result<String, String> {
     launch
         .apache_available()
         .map_err(|e| format!("Apache ZooKeeper not available: {e}"))?;
-    let (root, _temp) = work_root(args.work_dir.as_deref(), "zk-bench-")?;
+    let (root, _temp) = work_root(args.launch.work_dir.as_deref(), "zk-bench-")?;
     let ours = run_one(Kind::Ours, &launch, &root, args).await;
     let apache = run_one(Kind::Apache, &launch, &root, args).await;
     let command = std::env::args().collect::<Vec<_>>().join(" ");

@@ -22,7 +22,8 @@ use futures::future::{join_all, select_ok};
 use zk_core::Client;
 
 use crate::launcher::{
-    free_ports, srvr, srvr_mode, work_root, write_ensemble_cfg, Kind, Launch, Member, ServerProcess,
+    free_ports, srvr, srvr_mode, work_root, write_ensemble_cfg, Kind, Launch, LaunchArgs, Member,
+    ServerProcess,
 };
 use crate::procstat;
 use crate::workload::{ensure, parse_duration};
@@ -70,18 +71,9 @@ pub struct FailoverArgs {
     /// Also write the markdown report here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Directory for configs, data and logs (default: a fresh temporary directory).
-    #[arg(long)]
-    pub work_dir: Option<PathBuf>,
-    /// The zk-server binary (default: next to zk-bench).
-    #[arg(long)]
-    pub zk_server_bin: Option<PathBuf>,
-    /// Directory of Debian-style unversioned jars.
-    #[arg(long, default_value = "/usr/share/java")]
-    pub jar_dir: PathBuf,
-    /// The java executable.
-    #[arg(long, default_value = "java")]
-    pub java: PathBuf,
+    /// Binaries, jars and the work directory.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
     /// Apache heap limit (-Xmx) per node in MiB.
     #[arg(long, default_value_t = 256)]
     pub apache_heap_mb: u32,
@@ -460,22 +452,14 @@ async fn run_impl(kind: Kind, launch: &Launch, root: &Path, args: &FailoverArgs)
 
 /// Runs failover mode; returns the report and whether every requested measurement worked.
 pub async fn run(args: &FailoverArgs) -> Result<(String, bool), String> {
-    let launch = Launch {
-        zk_server_bin: args
-            .zk_server_bin
-            .clone()
-            .unwrap_or_else(Launch::default_zk_server_bin),
-        jar_dir: args.jar_dir.clone(),
-        java: args.java.clone(),
-        apache_heap_mb: args.apache_heap_mb,
-    };
+    let launch = args.launch.launch(args.apache_heap_mb);
     if args.only != Only::Apache && !launch.zk_server_bin.exists() {
         return Err(format!(
             "{} not found (build it: cargo build --release -p zk-server --bins)",
             launch.zk_server_bin.display()
         ));
     }
-    let (root, _temp) = work_root(args.work_dir.as_deref(), "zk-bench-failover-")?;
+    let (root, _temp) = work_root(args.launch.work_dir.as_deref(), "zk-bench-failover-")?;
     let mut results = Vec::new();
     if args.only != Only::Apache {
         results.push(run_impl(Kind::Ours, &launch, &root, args).await);

@@ -195,6 +195,39 @@ pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
         .collect()
 }
 
+/// Where the servers under test come from and where their files go (shared by the modes that
+/// start servers).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LaunchArgs {
+    /// Directory for configs, data and logs (default: a fresh temporary directory).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// The zk-server binary (default: next to zk-bench).
+    #[arg(long)]
+    pub zk_server_bin: Option<PathBuf>,
+    /// Directory of Debian-style unversioned jars.
+    #[arg(long, default_value = "/usr/share/java")]
+    pub jar_dir: PathBuf,
+    /// The java executable.
+    #[arg(long, default_value = "java")]
+    pub java: PathBuf,
+}
+
+impl LaunchArgs {
+    /// How to launch each implementation, with this Apache heap limit.
+    pub fn launch(&self, apache_heap_mb: u32) -> Launch {
+        Launch {
+            zk_server_bin: self
+                .zk_server_bin
+                .clone()
+                .unwrap_or_else(Launch::default_zk_server_bin),
+            jar_dir: self.jar_dir.clone(),
+            java: self.java.clone(),
+            apache_heap_mb,
+        }
+    }
+}
+
 /// The directory for configs, data and logs: `work_dir` (created if missing), or a fresh
 /// temporary directory named `prefix…`, removed when the returned guard is dropped.
 pub fn work_root(
