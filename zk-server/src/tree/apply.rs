@@ -148,7 +148,8 @@ impl DataTree {
         ) {
             return Err(ErrorCode::Unimplemented);
         }
-        // Shares the body's buffer: the decoded data and paths are views of it, not copies.
+        // Shares the body's buffer: decoded data are views of it, not copies (paths are
+        // decoded into strings).
         let mut r = Reader::new(body.clone());
         let req = Request::decode(op, &mut r).map_err(|_| ErrorCode::MarshallingError)?;
         if let Request::Multi(m) = req {

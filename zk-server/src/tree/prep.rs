@@ -262,19 +262,22 @@ impl<'t> Prep<'t> {
         parent.child_count += 1;
         parent.cversion = parent_cversion;
         self.put(&parent_path, Some(parent));
-        self.put(
-            &path,
-            Some(Rec {
-                version: 0,
-                cversion: 0,
-                aversion: 0,
-                owner,
-                child_count: 0,
-                data_len,
-                acl: AclRef::New(acl.clone()),
-                id: None,
-            }),
-        );
+        // Only a multi reads the new node back: a single create skips copying its ACL.
+        if self.keep_view {
+            self.put(
+                &path,
+                Some(Rec {
+                    version: 0,
+                    cversion: 0,
+                    aversion: 0,
+                    owner,
+                    child_count: 0,
+                    data_len,
+                    acl: AclRef::New(acl.clone()),
+                    id: None,
+                }),
+            );
+        }
         Ok(Change::Create {
             path,
             data: a.data,
