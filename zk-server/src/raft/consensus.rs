@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::apply::ApplyTarget;
 use super::config::ConsensusConfig;
 use super::error::{ConsensusError, ProposeError};
+use super::failover::Failover;
 use super::log_store::LogStore;
 use super::metrics::{ConsensusMetrics, Role};
 use super::network::{Lane, NetworkFactory, PeerPool};
@@ -167,6 +168,12 @@ impl Consensus {
             raft: raft.clone(),
             snapshots: snapshots.clone(),
             read_timeout: Duration::from_millis(cfg.timing().election_max_ms * 2),
+            failover: Failover::new(
+                cfg.node_id,
+                cfg.members.clone(),
+                Duration::from_millis(cfg.timing().heartbeat_ms),
+                raft.clone(),
+            ),
         });
         let mut tasks = vec![tokio::spawn(peer_server::serve(
             listener,

@@ -17,6 +17,7 @@ mod apply;
 mod config;
 mod consensus;
 mod error;
+mod failover;
 mod log_store;
 mod metrics;
 mod network;

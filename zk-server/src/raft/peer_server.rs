@@ -10,6 +10,7 @@ use openraft::ReadPolicy;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::failover::Failover;
 use super::state_machine::SnapshotData;
 use super::types::{AppPayload, Raft, Snapshot};
 use super::wire::{self, ForwardError, Request, Response};
@@ -24,6 +25,8 @@ pub(crate) struct ServerCtx {
     pub snapshots: SnapshotStore,
     /// How long a forwarded read-index request may wait for a quorum.
     pub read_timeout: Duration,
+    /// Takes over when the leader's connections close and its process is gone.
+    pub failover: Failover,
 }
 
 /// Accepts peer connections until `shutdown` turns true.
@@ -71,6 +74,10 @@ async fn handle_conn(
         .map_err(|_| std::io::Error::other("handshake timeout"))??
         .ok_or_else(|| std::io::Error::other("closed before handshake"))?;
     let (_, hello) = wire::decode_body::<Request>(&body)?;
+    let peer = match hello {
+        Request::Hello { from, .. } => from,
+        _ => 0,
+    };
     let verdict = match hello {
         Request::Hello { from, to } if to != ctx.my_id => Err(format!(
             "this is node {}, not {to} (from {from})",
@@ -150,6 +157,9 @@ async fn handle_conn(
     };
     drop(tx);
     writer.abort();
+    if !*shutdown.borrow() {
+        ctx.failover.connection_closed(peer).await;
+    }
     result
 }
 

@@ -2,6 +2,7 @@
 
 mod cluster;
 mod conformance;
+mod failover;
 mod peer_wire;
 mod single_node;
 mod support;
