@@ -7,9 +7,10 @@
 //! socket close and elect at once; this does the same:
 //!
 //! 1. A peer connection from the current leader ends (EOF or error).
-//! 2. Probe: connect to the leader's peer port. If that succeeds, the leader is alive (its
-//!    client reconnects by itself) and nothing happens. If it is refused or does not answer
-//!    within a heartbeat interval, the leader is taken to be gone.
+//! 2. Probe: connect to the leader's peer port and shake hands. If the leader answers, it is
+//!    alive (its client reconnects by itself) and nothing happens. If the connection is
+//!    refused or closed, or no answer comes within a heartbeat interval, the leader is taken
+//!    to be gone.
 //! 3. The follower ends its own lease on that leader's term (openraft's transfer-leader
 //!    message addressed to the dead leader: every receiver drops its lease, nobody elects).
 //! 4. It runs a Pre-Vote round; survivors are staggered by rank (lowest id first, one
@@ -32,6 +33,7 @@ use openraft::ServerState;
 use tokio::net::TcpStream;
 
 use super::types::{Raft, Vote};
+use super::wire::{self, Request, Response};
 
 /// Pre-Vote rounds a survivor tries before it leaves the election to the timers.
 const ROUNDS: u32 = 3;
@@ -136,14 +138,28 @@ impl Failover {
         m.state == ServerState::Follower && m.current_leader.is_none_or(|l| l == leader)
     }
 
-    /// Whether `leader`'s peer port refuses connections (or does not answer in a heartbeat).
+    /// Whether `leader`'s peer server fails to answer a handshake within a heartbeat
+    /// interval. A connect that succeeds is not enough: a process being killed may close its
+    /// connections before its listening socket.
     async fn leader_gone(&self, leader: u64) -> bool {
         let Some(addr) = self.members.get(&leader) else {
             return false;
         };
+        let hello = Request::Hello {
+            from: self.my_id,
+            to: leader,
+        };
+        let answered = async {
+            let mut s = TcpStream::connect(addr.as_str()).await.ok()?;
+            let frame = wire::encode_frame(0, &hello).ok()?;
+            wire::write_frame(&mut s, &frame).await.ok()?;
+            let body = wire::read_frame(&mut s).await.ok()??;
+            let (_, resp) = wire::decode_body::<Response>(&body).ok()?;
+            matches!(resp, Response::Hello(Ok(()))).then_some(())
+        };
         !matches!(
-            tokio::time::timeout(self.heartbeat, TcpStream::connect(addr.as_str())).await,
-            Ok(Ok(_))
+            tokio::time::timeout(self.heartbeat, answered).await,
+            Ok(Some(()))
         )
     }
 }

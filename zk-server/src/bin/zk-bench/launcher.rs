@@ -297,7 +297,10 @@ impl ServerProcess {
         if let Some(dir) = self.cfg.parent() {
             cmd.current_dir(dir);
         }
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+        // zk-server logs to stdout, Apache (as configured above) to stderr: keep both.
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
         self.started = Instant::now();
         let child = cmd
             .spawn()
