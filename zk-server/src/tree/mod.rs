@@ -21,6 +21,7 @@
 
 mod acl;
 mod apply;
+mod blobs;
 mod chunked;
 mod node;
 mod prep;
@@ -159,25 +160,19 @@ impl DataTree {
     pub fn new(config: TreeConfig) -> Self {
         let mut acls = acl::AclTable::default();
         let open = acls.intern(&Acl::open_unsafe());
-        let root = Node::new("", Some(b""), open, StoredStat::default());
-        let mut nodes = NodeStore::new(root);
+        let root = Node::new(open, StoredStat::default());
+        let mut nodes = NodeStore::new(root, Some(b""));
         let zk = nodes.insert(
             ROOT,
-            Node::new(
-                "zookeeper",
-                Some(b""),
-                acls.intern(&Acl::open_unsafe()),
-                StoredStat::default(),
-            ),
+            "zookeeper",
+            Some(b""),
+            Node::new(acls.intern(&Acl::open_unsafe()), StoredStat::default()),
         );
         nodes.insert(
             zk,
-            Node::new(
-                "quota",
-                Some(b""),
-                acls.intern(&Acl::open_unsafe()),
-                StoredStat::default(),
-            ),
+            "quota",
+            Some(b""),
+            Node::new(acls.intern(&Acl::open_unsafe()), StoredStat::default()),
         );
         let config_stat = StoredStat {
             aversion: -1,
@@ -185,12 +180,9 @@ impl DataTree {
         };
         nodes.insert(
             zk,
-            Node::new(
-                "config",
-                Some(b""),
-                acls.intern(&Acl::read_unsafe()),
-                config_stat,
-            ),
+            "config",
+            Some(b""),
+            Node::new(acls.intern(&Acl::read_unsafe()), config_stat),
         );
         let mut tree = Self {
             config,
@@ -222,11 +214,11 @@ impl DataTree {
             let Some(n) = self.nodes.get(id) else {
                 continue;
             };
-            total += plen + n.data_len() as i64;
+            total += plen + self.nodes.data_len(n) as i64;
             for c in self.nodes.children(id) {
                 if let Some(cn) = self.nodes.get(c) {
                     let sep = i64::from(id != ROOT);
-                    stack.push((c, plen + sep + utf16_len(cn.name())));
+                    stack.push((c, plen + sep + utf16_len(self.nodes.name(cn))));
                 }
             }
         }
@@ -257,7 +249,7 @@ impl DataTree {
                 OwnerKind::Normal(s) => s,
                 _ => 0,
             },
-            data_length: n.data_len() as i32,
+            data_length: self.nodes.data_len(n) as i32,
             num_children,
             pzxid: n.pzxid,
         }
@@ -271,7 +263,8 @@ impl DataTree {
     /// The data of the node at `path`.
     pub fn data(&self, path: &str) -> Option<Option<Bytes>> {
         let id = self.nodes.lookup(path)?;
-        Some(self.nodes.get(id)?.data().map(Bytes::copy_from_slice))
+        let n = self.nodes.get(id)?;
+        Some(self.nodes.data(n).map(Bytes::copy_from_slice))
     }
 
     /// The ACL of the node at `path`.
@@ -402,7 +395,7 @@ impl DataTree {
         };
         let id = self
             .nodes
-            .insert(parent, Node::new(name, data, acl_idx, stat));
+            .insert(parent, name, data, Node::new(acl_idx, stat));
         let kind = self.kind(owner);
         self.sessions.add_node(id, kind);
         let len = data.map_or(0, |d| d.len() as i64);
@@ -439,14 +432,16 @@ impl DataTree {
             }
         }
         let parent_acl = self.nodes.get(parent).and_then(|p| self.acls.shared(p.acl));
-        let node = self.nodes.remove(id).ok_or(ErrorCode::NoNode)?;
+        let removed = self.nodes.remove(id).ok_or(ErrorCode::NoNode)?;
+        let node = &removed.node;
         let node_acl = self.acls.shared(node.acl);
         self.acls.release(node.acl);
         let kind = self.kind(node.ephemeral_owner);
         self.sessions.remove_node(id, kind);
-        self.data_size -= utf16_len(path) + node.data_len() as i64;
+        let data_len = removed.data_len as i64;
+        self.data_size -= utf16_len(path) + data_len;
         let raw_parent = &path[..path.rfind('/').unwrap_or(0)];
-        self.quota_on_delete(path, raw_parent, node.name(), node.data_len() as i64);
+        self.quota_on_delete(path, raw_parent, &removed.name, data_len);
         events.push(NodeEvent::new(path, EventType::NodeDeleted).with_acl(node_acl));
         events.push(
             NodeEvent::new(parent_path(path), EventType::NodeChildrenChanged).with_acl(parent_acl),
@@ -470,16 +465,15 @@ impl DataTree {
         let id = match hint {
             Some(id)
                 if self.nodes.get(id).is_some_and(|n| {
-                    n.name_bytes() == zk_core::proto::path::basename(path).as_bytes()
+                    self.nodes.name_bytes(n) == zk_core::proto::path::basename(path).as_bytes()
                 }) =>
             {
                 id
             }
             _ => self.nodes.lookup(path).ok_or(ErrorCode::NoNode)?,
         };
+        let old = self.nodes.set_data(id, data).ok_or(ErrorCode::NoNode)? as i64;
         let n = self.nodes.get_mut(id).ok_or(ErrorCode::NoNode)?;
-        let old = n.data_len() as i64;
-        n.set_data(data);
         n.mtime = time;
         n.mzxid = zxid;
         n.version = version;

@@ -1,13 +1,15 @@
-//! Compact node storage: a slab of nodes addressed by [`NodeId`], each node's name and data in
-//! one allocation, and children kept as hash tables of ids (hashed by the child's name, so a
-//! child costs its parent a few bytes, not a second copy of its name).
+//! Compact node storage: a slab of nodes addressed by [`NodeId`], each node's name and data
+//! one record in an arena of pages ([`Blobs`]), and children kept as hash tables of ids
+//! (hashed by the child's name, so a child costs its parent a few bytes, not a second copy of
+//! its name).
 //!
-//! A 1M-node tree of 100-byte nodes costs about 88 bytes of slab per node, one allocation of
-//! name + data, and ~8 bytes in the parent's table.
+//! A 1M-node tree of 100-byte nodes costs about 80 bytes of slab per node, its name and data
+//! plus 7 bytes of record header in the arena, and ~8 bytes in the parent's table.
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
+use super::blobs::{BlobRef, Blobs};
 use super::chunked::Chunked;
 
 /// Index of a node in the slab.
@@ -34,11 +36,12 @@ pub(crate) struct StoredStat {
     pub aversion: i32,
 }
 
-/// One znode. Fields are flat (no nested struct padding) to keep it at 88 bytes.
+/// One znode. Fields are flat (no nested struct padding) to keep it at 80 bytes; the name
+/// and data live in the store's [`Blobs`].
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    /// `varint(name_len << 1 | data_is_null)`, the name bytes, the data bytes.
-    blob: Box<[u8]>,
+    /// Name and data, in the store's arena.
+    blob: BlobRef,
     pub czxid: i64,
     pub mzxid: i64,
     pub pzxid: i64,
@@ -55,48 +58,11 @@ pub(crate) struct Node {
     children: u32,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Decodes the blob header: (name length, data is null, header length). Blobs are built only
-/// by [`make_blob`], so the header is always well formed.
-fn blob_header(b: &[u8]) -> (usize, bool, usize) {
-    let mut v: u64 = 0;
-    let mut shift = 0;
-    let mut i = 0;
-    while i < b.len() && i < 10 {
-        let byte = b[i];
-        v |= u64::from(byte & 0x7f) << shift;
-        i += 1;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    ((v >> 1) as usize, v & 1 == 1, i)
-}
-
-fn make_blob(name: &str, data: Option<&[u8]>) -> Box<[u8]> {
-    let d = data.unwrap_or(&[]);
-    let mut v = Vec::with_capacity(name.len() + d.len() + 5);
-    put_varint(
-        &mut v,
-        ((name.len() as u64) << 1) | u64::from(data.is_none()),
-    );
-    v.extend_from_slice(name.as_bytes());
-    v.extend_from_slice(d);
-    v.into_boxed_slice()
-}
-
 impl Node {
-    pub(crate) fn new(name: &str, data: Option<&[u8]>, acl: u32, s: StoredStat) -> Self {
+    /// A node with `acl` and stat `s`; its name and data are given to [`NodeStore::insert`].
+    pub(crate) fn new(acl: u32, s: StoredStat) -> Self {
         Self {
-            blob: make_blob(name, data),
+            blob: BlobRef::NONE,
             czxid: s.czxid,
             mzxid: s.mzxid,
             pzxid: s.pzxid,
@@ -111,40 +77,14 @@ impl Node {
             children: NONE,
         }
     }
+}
 
-    /// The node's name (last path component; empty for the root).
-    pub(crate) fn name(&self) -> &str {
-        // Built from a &str, so always valid UTF-8 at these bounds.
-        std::str::from_utf8(self.name_bytes()).unwrap_or("")
-    }
-
-    /// The name's bytes (no UTF-8 check: for hashing and comparing).
-    pub(crate) fn name_bytes(&self) -> &[u8] {
-        let (n, _, h) = blob_header(&self.blob);
-        self.blob.get(h..h + n).unwrap_or(&[])
-    }
-
-    /// The data, `None` when the node was given null data.
-    pub(crate) fn data(&self) -> Option<&[u8]> {
-        let (n, null, h) = blob_header(&self.blob);
-        if null {
-            None
-        } else {
-            Some(self.blob.get(h + n..).unwrap_or(&[]))
-        }
-    }
-
-    /// Length of the data (0 for null).
-    pub(crate) fn data_len(&self) -> usize {
-        let (n, _, h) = blob_header(&self.blob);
-        self.blob.len().saturating_sub(h + n)
-    }
-
-    /// Replaces the data.
-    pub(crate) fn set_data(&mut self, data: Option<&[u8]>) {
-        let blob = make_blob(self.name(), data);
-        self.blob = blob;
-    }
+/// A node taken out of the store, with what its arena record held.
+#[derive(Debug)]
+pub(crate) struct Removed {
+    pub node: Node,
+    pub name: String,
+    pub data_len: usize,
 }
 
 /// The slab, the children tables and the hasher for names.
@@ -154,6 +94,7 @@ impl Node {
 #[derive(Debug, Clone)]
 pub(crate) struct NodeStore {
     slots: Chunked<Option<Node>>,
+    blobs: Blobs,
     free: Vec<NodeId>,
     tables: Chunked<Option<HashTable<NodeId>>>,
     free_tables: Vec<u32>,
@@ -162,17 +103,20 @@ pub(crate) struct NodeStore {
 }
 
 impl NodeStore {
-    /// A store holding only `root`.
-    pub(crate) fn new(root: Node) -> Self {
-        Self::with_capacity(root, 0)
+    /// A store holding only `root`, with data `data`.
+    pub(crate) fn new(root: Node, data: Option<&[u8]>) -> Self {
+        Self::with_capacity(root, data, 0)
     }
 
-    /// A store holding only `root`, with room for `n` nodes.
-    pub(crate) fn with_capacity(root: Node, n: usize) -> Self {
+    /// A store holding only `root` (with data `data`), with room for `n` nodes.
+    pub(crate) fn with_capacity(mut root: Node, data: Option<&[u8]>, n: usize) -> Self {
+        let mut blobs = Blobs::default();
+        root.blob = blobs.alloc(ROOT, b"", data);
         let mut slots = Chunked::with_capacity(n.max(1));
         slots.push(Some(root));
         Self {
             slots,
+            blobs,
             free: Vec::new(),
             tables: Chunked::default(),
             free_tables: Vec::new(),
@@ -194,11 +138,72 @@ impl NodeStore {
         self.slots.get_mut(id as usize).and_then(Option::as_mut)
     }
 
-    fn name_of(slots: &Chunked<Option<Node>>, id: NodeId) -> &[u8] {
+    fn name_of<'a>(slots: &Chunked<Option<Node>>, blobs: &'a Blobs, id: NodeId) -> &'a [u8] {
         slots
             .get(id as usize)
             .and_then(Option::as_ref)
-            .map_or(&[], Node::name_bytes)
+            .map_or(&[], |n| blobs.get(n.blob).0)
+    }
+
+    /// The node's name (last path component; empty for the root).
+    pub(crate) fn name(&self, n: &Node) -> &str {
+        // Stored from a &str, so always valid UTF-8 at these bounds.
+        std::str::from_utf8(self.name_bytes(n)).unwrap_or("")
+    }
+
+    /// The name's bytes (no UTF-8 check: for hashing and comparing).
+    pub(crate) fn name_bytes(&self, n: &Node) -> &[u8] {
+        self.blobs.get(n.blob).0
+    }
+
+    /// The data, `None` when the node was given null data.
+    pub(crate) fn data(&self, n: &Node) -> Option<&[u8]> {
+        self.blobs.get(n.blob).1
+    }
+
+    /// Length of the data (0 for null).
+    pub(crate) fn data_len(&self, n: &Node) -> usize {
+        self.data(n).map_or(0, <[u8]>::len)
+    }
+
+    /// Replaces the data of `id`; returns the old data's length.
+    pub(crate) fn set_data(&mut self, id: NodeId, data: Option<&[u8]>) -> Option<usize> {
+        let old = self.get(id)?.blob;
+        let (name, old_data) = self.blobs.get(old);
+        let old_len = old_data.map_or(0, <[u8]>::len);
+        let name = name.to_vec();
+        let new = self.blobs.alloc(id, &name, data);
+        self.blobs.free(old);
+        if let Some(n) = self.get_mut(id) {
+            n.blob = new;
+        }
+        self.compact();
+        Some(old_len)
+    }
+
+    /// Moves the live records of sparse arena pages to the tail (see [`Blobs::sparse_pages`]).
+    fn compact(&mut self) {
+        for page in self.blobs.sparse_pages() {
+            for (r, owner) in self.blobs.records(page) {
+                let live = self
+                    .slots
+                    .get(owner as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|n| n.blob == r);
+                if live {
+                    let moved = self.blobs.relocate(r);
+                    if let Some(Some(n)) = self.slots.get_mut(owner as usize) {
+                        n.blob = moved;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes the arena holds for names and data (live records and holes).
+    #[cfg(test)]
+    pub(crate) fn blob_bytes(&self) -> u64 {
+        self.blobs.held_bytes()
     }
 
     /// The child of `parent` named `name`.
@@ -211,7 +216,7 @@ impl NodeStore {
         let table = self.tables.get(p.children as usize)?.as_ref()?;
         let h = self.hasher.hash_one(name);
         table
-            .find(h, |&id| Self::name_of(&self.slots, id) == name)
+            .find(h, |&id| Self::name_of(&self.slots, &self.blobs, id) == name)
             .copied()
     }
 
@@ -251,15 +256,28 @@ impl NodeStore {
         let mut v: Vec<String> = self
             .children(id)
             .filter_map(|c| self.get(c))
-            .map(|n| n.name().to_string())
+            .map(|n| self.name(n).to_string())
             .collect();
         v.sort_unstable();
         v
     }
 
-    /// Adds `node` as a child of `parent` (the caller checked the name is free).
-    pub(crate) fn insert(&mut self, parent: NodeId, mut node: Node) -> NodeId {
+    /// Adds `node`, named `name` with data `data`, as a child of `parent` (the caller checked
+    /// the name is free).
+    pub(crate) fn insert(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        data: Option<&[u8]>,
+        mut node: Node,
+    ) -> NodeId {
         node.parent = parent;
+        let id = self
+            .free
+            .last()
+            .copied()
+            .unwrap_or(self.slots.len() as NodeId);
+        node.blob = self.blobs.alloc(id, name.as_bytes(), data);
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(slot) = self.slots.get_mut(id as usize) {
@@ -283,13 +301,16 @@ impl NodeStore {
         };
         let Self {
             slots,
+            blobs,
             tables,
             hasher,
             ..
         } = self;
-        let h = hasher.hash_one(Self::name_of(slots, child));
+        let h = hasher.hash_one(Self::name_of(slots, blobs, child));
         if let Some(Some(table)) = tables.get_mut(ti as usize) {
-            table.insert_unique(h, child, |&id| hasher.hash_one(Self::name_of(slots, id)));
+            table.insert_unique(h, child, |&id| {
+                hasher.hash_one(Self::name_of(slots, blobs, id))
+            });
         }
     }
 
@@ -326,23 +347,25 @@ impl NodeStore {
         let ti = self.table_of(id);
         let Self {
             slots,
+            blobs,
             tables,
             hasher,
             ..
         } = self;
         if let Some(Some(table)) = ti.and_then(|ti| tables.get_mut(ti as usize)) {
-            table.reserve(n, |&c| hasher.hash_one(Self::name_of(slots, c)));
+            table.reserve(n, |&c| hasher.hash_one(Self::name_of(slots, blobs, c)));
         }
     }
 
-    /// Removes a childless node and unlinks it from its parent; returns it.
-    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Node> {
+    /// Removes a childless node and unlinks it from its parent; returns it with the length
+    /// of its name and data (which are freed).
+    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Removed> {
         if id == ROOT {
             return None;
         }
         let (parent, name_hash) = {
             let n = self.get(id)?;
-            (n.parent, self.hasher.hash_one(n.name_bytes()))
+            (n.parent, self.hasher.hash_one(self.name_bytes(n)))
         };
         if let Some(ti) = self.get(parent).map(|p| p.children) {
             let mut now_empty = false;
@@ -363,9 +386,17 @@ impl NodeStore {
             }
         }
         let node = self.slots.get_mut(id as usize)?.take()?;
+        let (name, data) = self.blobs.get(node.blob);
+        let removed = Removed {
+            name: String::from_utf8_lossy(name).into_owned(),
+            data_len: data.map_or(0, <[u8]>::len),
+            node,
+        };
+        self.blobs.free(removed.node.blob);
         self.free.push(id);
         self.live -= 1;
-        Some(node)
+        self.compact();
+        Some(removed)
     }
 
     /// The full path of `id` ("/" for the root).
@@ -375,7 +406,7 @@ impl NodeStore {
         while cur != ROOT {
             match self.get(cur) {
                 Some(n) => {
-                    parts.push(n.name());
+                    parts.push(self.name(n));
                     cur = n.parent;
                 }
                 None => break,
@@ -410,14 +441,14 @@ impl NodeStore {
 mod tests {
     use super::*;
 
-    fn leaf(name: &str, data: Option<&[u8]>) -> Node {
-        Node::new(name, data, 0, StoredStat::default())
+    fn leaf() -> Node {
+        Node::new(0, StoredStat::default())
     }
 
     #[test]
     fn node_is_compact() {
         assert!(
-            std::mem::size_of::<Node>() <= 88,
+            std::mem::size_of::<Node>() <= 80,
             "{}",
             std::mem::size_of::<Node>()
         );
@@ -428,37 +459,126 @@ mod tests {
     }
 
     #[test]
-    fn blob_keeps_null_data_distinct_from_empty() {
-        let a = leaf("a", None);
-        let b = leaf("b", Some(b""));
-        assert_eq!(a.data(), None);
-        assert_eq!(b.data(), Some(&b""[..]));
-        let mut c = leaf(&"x".repeat(300), Some(b"hello"));
-        assert_eq!(c.name().len(), 300);
-        assert_eq!(c.data(), Some(&b"hello"[..]));
-        c.set_data(None);
-        assert_eq!(c.data(), None);
-        assert_eq!(c.data_len(), 0);
-        assert_eq!(c.name().len(), 300);
+    fn null_data_stays_distinct_from_empty() {
+        let mut s = NodeStore::new(leaf(), Some(b""));
+        let a = s.insert(ROOT, "a", None, leaf());
+        let b = s.insert(ROOT, "b", Some(b""), leaf());
+        let long = "x".repeat(300);
+        let c = s.insert(ROOT, &long, Some(b"hello"), leaf());
+        let node = |id| s.get(id).cloned().expect("node");
+        assert_eq!(s.data(&node(a)), None);
+        assert_eq!(s.data(&node(b)), Some(&b""[..]));
+        assert_eq!(s.name(&node(c)).len(), 300);
+        assert_eq!(s.data(&node(c)), Some(&b"hello"[..]));
+        assert_eq!(s.set_data(c, None), Some(5));
+        let n = s.get(c).cloned().expect("node");
+        assert_eq!(s.data(&n), None);
+        assert_eq!(s.data_len(&n), 0);
+        assert_eq!(s.name(&n), long);
+        assert_eq!(s.lookup(&format!("/{long}")), Some(c));
     }
 
     #[test]
     fn insert_lookup_remove_reuses_slots() {
-        let mut s = NodeStore::new(leaf("", Some(b"")));
-        let a = s.insert(ROOT, leaf("a", None));
-        let b = s.insert(a, leaf("b", Some(b"x")));
+        let mut s = NodeStore::new(leaf(), Some(b""));
+        let a = s.insert(ROOT, "a", None, leaf());
+        let b = s.insert(a, "b", Some(b"x"), leaf());
         assert_eq!(s.lookup("/a/b"), Some(b));
         assert_eq!(s.lookup(""), Some(ROOT));
         assert_eq!(s.lookup("/a/"), None);
         assert_eq!(s.lookup("a"), None);
         assert_eq!(s.path_of(b), "/a/b");
         assert_eq!(s.child_count(a), 1);
-        assert!(s.remove(b).is_some());
+        let r = s.remove(b).expect("removed");
+        assert_eq!((r.name.as_str(), r.data_len), ("b", 1));
         assert_eq!(s.child_count(a), 0);
         assert_eq!(s.lookup("/a/b"), None);
-        let c = s.insert(a, leaf("c", None));
+        let c = s.insert(a, "c", None, leaf());
         assert_eq!(c, b, "freed slot reused");
         assert_eq!(s.len(), 3);
         assert_eq!(s.descendant_count(ROOT), 2);
+    }
+
+    /// Random creates, data changes and deletes, with snapshot clones taken along the way,
+    /// against a plain map: every name and value reads back, in the store and in each clone,
+    /// through page releases and compactions.
+    #[test]
+    fn random_churn_with_clones_matches_a_model() {
+        use std::collections::BTreeMap;
+        let mut s = NodeStore::new(leaf(), Some(b""));
+        type Model = BTreeMap<String, (NodeId, Option<Vec<u8>>)>;
+        let mut model = Model::new();
+        let mut clones: Vec<(NodeStore, Model)> = Vec::new();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let held_peak = |s: &NodeStore| s.blob_bytes();
+        let mut peak = 0;
+        for step in 0..200_000u64 {
+            let r = next();
+            let key = format!("n{}", r % 10_000);
+            let value = |r: u64| -> Option<Vec<u8>> {
+                match r % 100 {
+                    0..=4 => None,
+                    5..=9 => Some(Vec::new()),
+                    10 => Some(vec![(r >> 8) as u8; 70_000 + (r % 5000) as usize]),
+                    _ => Some(vec![(r >> 8) as u8; 100 + (r % 2000) as usize]),
+                }
+            };
+            match (r >> 32) % 3 {
+                0 | 1 => match model.get(&key).map(|(id, _)| *id) {
+                    None => {
+                        let v = value(next());
+                        let id = s.insert(ROOT, &key, v.as_deref(), leaf());
+                        model.insert(key, (id, v));
+                    }
+                    Some(id) => {
+                        let v = value(next());
+                        s.set_data(id, v.as_deref());
+                        model.insert(key, (id, v));
+                    }
+                },
+                _ => {
+                    if let Some((id, v)) = model.remove(&key) {
+                        let removed = s.remove(id).expect("present");
+                        assert_eq!(removed.name, key);
+                        assert_eq!(removed.data_len, v.map_or(0, |v| v.len()));
+                    }
+                }
+            }
+            peak = peak.max(held_peak(&s));
+            if step % 40_000 == 0 {
+                clones.push((s.clone(), model.clone()));
+            }
+        }
+        let check = |s: &NodeStore, model: &Model| {
+            assert_eq!(s.len(), model.len() + 1);
+            for (k, (id, v)) in model {
+                assert_eq!(s.lookup(&format!("/{k}")), Some(*id), "{k}");
+                let n = s.get(*id).expect("node");
+                assert_eq!(s.name(n), k);
+                assert_eq!(s.data(n), v.as_deref(), "{k}");
+            }
+        };
+        check(&s, &model);
+        for (c, m) in &clones {
+            check(c, m);
+        }
+        // Holes are reclaimed: what the arena holds stays within 2x of the live bytes plus
+        // the compaction floor.
+        let live: u64 = model
+            .iter()
+            .map(|(k, (_, v))| (k.len() + 12 + v.as_ref().map_or(0, Vec::len)) as u64)
+            .sum();
+        assert!(
+            s.blob_bytes() <= 2 * live + (16 << 20),
+            "held {} for {live} live",
+            s.blob_bytes()
+        );
+        assert!(peak > 0);
     }
 }

@@ -170,7 +170,7 @@ impl<'t> Prep<'t> {
             aversion: n.aversion,
             owner: n.ephemeral_owner,
             child_count: self.tree.nodes.child_count(id) as i32,
-            data_len: n.data_len() as i64,
+            data_len: self.tree.nodes.data_len(n) as i64,
             acl: AclRef::Stored(n.acl),
             id: Some(id),
         })

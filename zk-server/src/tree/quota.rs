@@ -184,14 +184,12 @@ impl DataTree {
     fn stats_of(&self, path: &str) -> Option<(NodeId, Option<StatsTrack>)> {
         let id = self.nodes.lookup(path)?;
         let n = self.nodes.get(id)?;
-        Some((id, StatsTrack::parse(n.data())))
+        Some((id, StatsTrack::parse(self.nodes.data(n))))
     }
 
     /// Replaces a node's data without touching its stat (quota bookkeeping).
     fn put_stats(&mut self, id: NodeId, s: &StatsTrack) {
-        if let Some(n) = self.nodes.get_mut(id) {
-            n.set_data(Some(s.render().as_bytes()));
-        }
+        self.nodes.set_data(id, Some(s.render().as_bytes()));
     }
 
     /// Apache's `updateQuotaStat`.
@@ -212,7 +210,10 @@ impl DataTree {
             let mut stack = vec![top];
             while let Some(id) = stack.pop() {
                 count += 1;
-                bytes += self.nodes.get(id).map_or(0, |n| n.data_len() as i64);
+                bytes += self
+                    .nodes
+                    .get(id)
+                    .map_or(0, |n| self.nodes.data_len(n) as i64);
                 stack.extend(self.nodes.children(id));
             }
         }
@@ -269,7 +270,11 @@ impl DataTree {
         let mut marked = Vec::new();
         while let Some(id) = stack.pop() {
             stack.extend(self.nodes.children(id));
-            if self.nodes.get(id).is_some_and(|n| n.name() == LIMIT_NODE) {
+            if self
+                .nodes
+                .get(id)
+                .is_some_and(|n| self.nodes.name(n) == LIMIT_NODE)
+            {
                 let path = self.nodes.path_of(id);
                 let parent = super::parent_path(&path);
                 if let Some(t) = parent.strip_prefix(QUOTA_ROOT).filter(|t| !t.is_empty()) {

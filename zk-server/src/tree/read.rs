@@ -48,7 +48,7 @@ impl DataTree {
         let id = self.readable(path, auth, perms::READ)?;
         let n = self.nodes.get(id).ok_or(ErrorCode::NoNode)?;
         Ok(GetDataResponse {
-            data: n.data().map(bytes::Bytes::copy_from_slice),
+            data: self.nodes.data(n).map(bytes::Bytes::copy_from_slice),
             stat: self.stat_of(id),
         })
     }

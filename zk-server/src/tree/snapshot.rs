@@ -265,8 +265,8 @@ impl DataTree {
             let Some(n) = self.nodes.get(id) else {
                 continue;
             };
-            o.str(n.name_bytes())?;
-            match n.data() {
+            o.str(self.nodes.name_bytes(n))?;
+            match self.nodes.data(n) {
                 None => o.u(0)?,
                 Some(d) => {
                     o.u(d.len() as u64 + 1)?;
@@ -369,43 +369,70 @@ impl DataTree {
                 return Err(SnapshotError::Corrupt("duplicate or huge ACL index"));
             }
         }
-        let read_node =
-            |i: &mut In<_>, acls: &mut AclTable| -> Result<(Node, u64), SnapshotError> {
-                let name = i.string()?;
-                let data = match i.u()? {
-                    0 => None,
-                    n => Some(i.raw(n - 1, MAX_DATA)?),
-                };
-                let czxid = i.i()?;
-                let mzxid = czxid.wrapping_add(i.i()?);
-                let pzxid = czxid.wrapping_add(i.i()?);
-                let ctime = i.i()?;
-                let mtime = ctime.wrapping_add(i.i()?);
-                let stat = StoredStat {
-                    czxid,
-                    mzxid,
-                    pzxid,
-                    ctime,
-                    mtime,
-                    ephemeral_owner: i.i()?,
-                    version: i.i32()?,
-                    cversion: i.i32()?,
-                    aversion: i.i32()?,
-                };
-                let acl = i.u32()?;
-                if !acls.contains(acl) {
-                    return Err(SnapshotError::Corrupt("unknown ACL index"));
+        // A node's name and data are read into two buffers reused for every node; the store
+        // copies them into its arena. Returns the node, whether its data is not null, and
+        // its number of children.
+        let read_node = |i: &mut In<_>,
+                         acls: &mut AclTable,
+                         name: &mut Vec<u8>,
+                         data: &mut Vec<u8>|
+         -> Result<(Node, bool, u64), SnapshotError> {
+            name.clear();
+            data.clear();
+            let len = i.u()?;
+            if len > MAX_STR {
+                return Err(SnapshotError::Corrupt("length too large"));
+            }
+            i.read_into(len as usize, name)?;
+            if std::str::from_utf8(name).is_err() {
+                return Err(SnapshotError::Corrupt("not UTF-8"));
+            }
+            let has_data = match i.u()? {
+                0 => false,
+                n if n - 1 > MAX_DATA => {
+                    return Err(SnapshotError::Corrupt("length too large"));
                 }
-                acls.add_ref(acl);
-                let children = i.u()?;
-                Ok((Node::new(&name, data.as_deref(), acl, stat), children))
+                n => {
+                    i.read_into((n - 1) as usize, data)?;
+                    true
+                }
             };
-        let (root, root_children) = read_node(&mut i, &mut acls)?;
-        if !root.name().is_empty() {
+            let czxid = i.i()?;
+            let mzxid = czxid.wrapping_add(i.i()?);
+            let pzxid = czxid.wrapping_add(i.i()?);
+            let ctime = i.i()?;
+            let mtime = ctime.wrapping_add(i.i()?);
+            let stat = StoredStat {
+                czxid,
+                mzxid,
+                pzxid,
+                ctime,
+                mtime,
+                ephemeral_owner: i.i()?,
+                version: i.i32()?,
+                cversion: i.i32()?,
+                aversion: i.i32()?,
+            };
+            let acl = i.u32()?;
+            if !acls.contains(acl) {
+                return Err(SnapshotError::Corrupt("unknown ACL index"));
+            }
+            acls.add_ref(acl);
+            let children = i.u()?;
+            Ok((Node::new(acl, stat), has_data, children))
+        };
+        let (mut name_buf, mut data_buf) = (Vec::new(), Vec::new());
+        let (root, has_data, root_children) =
+            read_node(&mut i, &mut acls, &mut name_buf, &mut data_buf)?;
+        if !name_buf.is_empty() {
             return Err(SnapshotError::Corrupt("root has a name"));
         }
-        let mut data_size = 1 + root.data_len() as i64;
-        let mut nodes = NodeStore::with_capacity(root, node_count.min(MAX_RESERVE) as usize);
+        let mut data_size = 1 + data_buf.len() as i64;
+        let mut nodes = NodeStore::with_capacity(
+            root,
+            has_data.then_some(&data_buf[..]),
+            node_count.min(MAX_RESERVE) as usize,
+        );
         nodes.reserve_children(
             ROOT,
             root_children.min(node_count - 1).min(MAX_RESERVE) as usize,
@@ -423,8 +450,9 @@ impl DataTree {
             if read >= node_count {
                 return Err(SnapshotError::Corrupt("more nodes than declared"));
             }
-            let (node, children) = read_node(&mut i, &mut acls)?;
-            let name = node.name();
+            let (node, has_data, children) =
+                read_node(&mut i, &mut acls, &mut name_buf, &mut data_buf)?;
+            let name = std::str::from_utf8(&name_buf).unwrap_or("");
             if name.is_empty() || name.contains('/') {
                 return Err(SnapshotError::Corrupt("bad node name"));
             }
@@ -432,8 +460,8 @@ impl DataTree {
                 return Err(SnapshotError::Corrupt("duplicate child"));
             }
             let path_len = parent_len + i64::from(parent != ROOT) + utf16_len(name);
-            data_size += path_len + node.data_len() as i64;
-            let id = nodes.insert(parent, node);
+            data_size += path_len + data_buf.len() as i64;
+            let id = nodes.insert(parent, name, has_data.then_some(&data_buf[..]), node);
             read += 1;
             if children > node_count - read {
                 return Err(SnapshotError::Corrupt("child count exceeds node count"));
