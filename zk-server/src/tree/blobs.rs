@@ -137,6 +137,24 @@ impl Blobs {
         BlobRef::new(page, off)
     }
 
+    /// Stores `data` for `owner` under the name of the record at `r`, and frees `r`.
+    pub(crate) fn replace_data(&mut self, r: BlobRef, owner: u32, data: Option<&[u8]>) -> BlobRef {
+        let (name, _) = self.get(r);
+        let mut short = [0u8; 64];
+        let new = match short.get_mut(..name.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(name);
+                self.alloc(owner, buf, data)
+            }
+            None => {
+                let name = name.to_vec();
+                self.alloc(owner, &name, data)
+            }
+        };
+        self.free(r);
+        new
+    }
+
     /// A copy of the record at `r` at the tail (compaction); the old one is freed.
     pub(crate) fn relocate(&mut self, r: BlobRef) -> BlobRef {
         let Some(bytes) = self.record(r).map(<[u8]>::to_vec) else {

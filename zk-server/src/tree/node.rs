@@ -169,11 +169,8 @@ impl NodeStore {
     /// Replaces the data of `id`; returns the old data's length.
     pub(crate) fn set_data(&mut self, id: NodeId, data: Option<&[u8]>) -> Option<usize> {
         let old = self.get(id)?.blob;
-        let (name, old_data) = self.blobs.get(old);
-        let old_len = old_data.map_or(0, <[u8]>::len);
-        let name = name.to_vec();
-        let new = self.blobs.alloc(id, &name, data);
-        self.blobs.free(old);
+        let old_len = self.blobs.get(old).1.map_or(0, <[u8]>::len);
+        let new = self.blobs.replace_data(old, id, data);
         if let Some(n) = self.get_mut(id) {
             n.blob = new;
         }
