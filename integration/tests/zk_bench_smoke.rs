@@ -25,8 +25,12 @@ fn smoke_mode_runs_every_workload_without_errors() {
         .lines()
         .filter(|l| l.starts_with("SMOKE workload="))
         .collect();
-    assert_eq!(lines.len(), 8, "one line per workload:\n{stdout}");
-    for line in lines {
+    assert_eq!(
+        lines.len(),
+        9,
+        "one line per workload, and paced get-data:\n{stdout}"
+    );
+    for line in &lines {
         let field = |k: &str| -> u64 {
             line.split_whitespace()
                 .find_map(|f| f.strip_prefix(k))
@@ -36,5 +40,17 @@ fn smoke_mode_runs_every_workload_without_errors() {
         assert!(field("ops=") > 0, "no operations: {line}");
         assert_eq!(field("errors="), 0, "errors: {line}");
     }
+    // The paced run offers 200 ops/s for 300 ms: about 60 operations, where a closed loop
+    // against a local server does thousands.
+    let paced = lines
+        .iter()
+        .find(|l| l.contains("rate=200 "))
+        .unwrap_or_else(|| panic!("no paced run:\n{stdout}"));
+    let ops: u64 = paced
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("ops="))
+        .and_then(|v| v.parse().ok())
+        .expect("ops");
+    assert!(ops <= 120, "pacing not applied: {paced}");
     assert!(stdout.contains("SMOKE OK"), "{stdout}");
 }

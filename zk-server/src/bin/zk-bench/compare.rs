@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::launcher::{
     free_port, work_root, write_zoo_cfg, Kind, Launch, LaunchArgs, ServerProcess,
 };
+use crate::outcome::Outcome;
 use crate::report::{markdown, ServerResults};
-use crate::workload::LoadArgs;
+use crate::workload::{LoadArgs, Workload};
 use crate::{driver, procstat, tree};
 
 /// Compare-mode options.
@@ -54,26 +55,56 @@ pub async fn start_server(
     Ok(s)
 }
 
+/// Runs `w` with `load` on a freshly started server with an empty data directory, so every
+/// workload meets the same state on both servers (a faster create phase would otherwise leave
+/// a bigger tree, and bigger snapshots, for the workloads after it) and none pays for the
+/// garbage or snapshots of the one before.
+async fn run_fresh(
+    kind: Kind,
+    launch: &Launch,
+    root: &Path,
+    w: Workload,
+    load: &LoadArgs,
+    tag: &str,
+) -> Result<Outcome, String> {
+    let r = match start_server(kind, launch, root, tag).await {
+        Ok(server) => {
+            let r = driver::run(w, &server.connect_string(), server.pid(), load).await;
+            drop(server);
+            r
+        }
+        Err(e) => Err(format!("server did not start: {e}")),
+    };
+    match &r {
+        Ok(o) => eprintln!("  {}", o.line()),
+        Err(e) => eprintln!("  {w}: failed: {e}"),
+    }
+    r
+}
+
+/// The offered rate of the equal-load pass for `w`: 80 % of the slower server's closed-loop
+/// throughput, so both can sustain it; `None` for watch-fanout (its own driver, no pacing) or
+/// when either closed-loop run failed.
+fn equal_rate(w: Workload, ours: &ServerResults, apache: &ServerResults) -> Option<f64> {
+    if w == Workload::WatchFanout {
+        return None;
+    }
+    let thr = |r: &ServerResults| {
+        r.workloads
+            .iter()
+            .find(|(x, _)| *x == w)
+            .and_then(|(_, o)| o.as_ref().ok())
+            .map(Outcome::throughput)
+    };
+    let slower = thr(ours)?.min(thr(apache)?);
+    (slower > 0.0).then(|| (slower * 0.8).round().max(1.0))
+}
+
 async fn run_one(kind: Kind, launch: &Launch, root: &Path, args: &CompareArgs) -> ServerResults {
     let mut results = ServerResults::default();
     eprintln!("== {} ==", kind.name());
-    // Each workload gets a freshly started server with an empty data directory, so every
-    // workload meets the same state on both servers (a faster create phase would otherwise
-    // leave a bigger tree, and bigger snapshots, for the workloads after it) and none pays for
-    // the garbage or snapshots of the one before.
     for &w in &args.load.workloads {
-        let r = match start_server(kind, launch, root, &format!("load-{w}")).await {
-            Ok(server) => {
-                let r = driver::run(w, &server.connect_string(), server.pid(), &args.load).await;
-                drop(server);
-                r
-            }
-            Err(e) => Err(format!("server did not start: {e}")),
-        };
-        match &r {
-            Ok(o) => eprintln!("  {}", o.line()),
-            Err(e) => eprintln!("  {w}: failed: {e}"),
-        }
+        let r = run_fresh(kind, launch, root, w, &args.load, &format!("load-{w}")).await;
         results.workloads.push((w, r));
     }
     if args.tree_nodes > 0 {
@@ -115,8 +146,23 @@ pub async fn run(args: &CompareArgs) -> Result<String, String> {
         .apache_available()
         .map_err(|e| format!("Apache ZooKeeper not available: {e}"))?;
     let (root, _temp) = work_root(args.launch.work_dir.as_deref(), "zk-bench-")?;
-    let ours = run_one(Kind::Ours, &launch, &root, args).await;
-    let apache = run_one(Kind::Apache, &launch, &root, args).await;
+    let mut ours = run_one(Kind::Ours, &launch, &root, args).await;
+    let mut apache = run_one(Kind::Apache, &launch, &root, args).await;
+    // Latency at the same load: each workload again, paced at one rate both servers sustain.
+    for &w in &args.load.workloads {
+        let Some(rate) = equal_rate(w, &ours, &apache) else {
+            continue;
+        };
+        let load = LoadArgs {
+            rate,
+            ..args.load.clone()
+        };
+        for (kind, results) in [(Kind::Ours, &mut ours), (Kind::Apache, &mut apache)] {
+            eprintln!("== {} at {rate} ops/s ==", kind.name());
+            let r = run_fresh(kind, &launch, &root, w, &load, &format!("paced-{w}")).await;
+            results.paced.push((w, rate, r));
+        }
+    }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let l = &args.load;
     let setup = format!(
@@ -124,7 +170,10 @@ pub async fn run(args: &CompareArgs) -> Result<String, String> {
          a freshly started server with a fresh data dir per workload (under {}); \
          {} sessions × {} in flight, value {} B, {} keys, \
          warm-up {:?} + {:?} measured per workload, read ratio {}, multi of {} setData, \
-         {} watchers; Apache: -Xmx{}m, default GC; load generator on the same machine",
+         {} watchers; Apache: -Xmx{}m, default GC; load generator on the same machine. \
+         Then each workload but watch-fanout again on fresh servers, paced at 80 % of the \
+         slower server's closed-loop throughput (the same offered rate for both): the p99 \
+         latency target is judged there",
         root.display(),
         l.sessions,
         l.in_flight,

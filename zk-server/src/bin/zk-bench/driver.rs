@@ -1,5 +1,6 @@
-//! The closed-loop request driver: N sessions × M slots, each slot issuing its next request as
-//! soon as the previous one is answered; warm-up, then a measured window.
+//! The request driver: N sessions × M slots, each slot issuing its next request as soon as the
+//! previous one is answered (closed loop) or, with a rate, on a fixed schedule (paced); warm-up,
+//! then a measured window. Latency runs from the moment a request is sent.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,6 +94,10 @@ pub async fn run(
             .map_err(|e| format!("connect {connect}: {e}"))?;
         clients.push(c);
     }
+    let total_slots = clients.len() * slots_per_session;
+    // Paced: every slot sends once per `pace`, the slots staggered evenly across it.
+    let pace = (args.rate > 0.0).then(|| Duration::from_secs_f64(total_slots as f64 / args.rate));
+    let start = Instant::now();
     let mut tasks = Vec::new();
     for (s, client) in clients.iter().enumerate() {
         for m in 0..slots_per_session {
@@ -107,7 +112,14 @@ pub async fn run(
                     rng: rand::rngs::StdRng::seed_from_u64(id as u64 * 7919 + 1),
                 };
                 let mut tally = TaskTally::new();
+                let mut next = pace.map(|p| start + p.mul_f64(id as f64 / total_slots as f64));
                 while !window.stop.load(Ordering::Relaxed) {
+                    if let (Some(p), Some(at)) = (pace, next.as_mut()) {
+                        if *at > Instant::now() {
+                            tokio::time::sleep_until((*at).into()).await;
+                        }
+                        *at += p;
+                    }
                     let measured = window.recording.load(Ordering::Relaxed);
                     let t0 = Instant::now();
                     let r = one_op(w, &client, &connect, &args, &value, &mut slot).await;

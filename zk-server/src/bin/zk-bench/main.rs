@@ -209,15 +209,26 @@ async fn smoke(connect: Option<String>, pid: Option<u32>, duration: Duration) ->
         multi_ops: 2,
         watchers: 3,
         workloads: Workload::ALL.to_vec(),
+        rate: 0.0,
     };
+    // Every workload in a closed loop, then one paced (as compare's equal-rate pass runs them).
+    let paced = LoadArgs {
+        rate: 200.0,
+        ..load.clone()
+    };
+    let runs = Workload::ALL
+        .iter()
+        .map(|&w| (w, &load))
+        .chain([(Workload::GetData, &paced)]);
     let mut ok = true;
-    for w in Workload::ALL {
-        match driver::run(w, &connect, pid, &load).await {
+    for (w, load) in runs {
+        match driver::run(w, &connect, pid, load).await {
             Ok(o) => {
                 let good = o.ops > 0 && o.error_count() == 0;
                 ok &= good;
                 println!(
-                    "SMOKE workload={w} ops={} errors={} ok={good}",
+                    "SMOKE workload={w} rate={} ops={} errors={} ok={good}",
+                    load.rate,
                     o.ops,
                     o.error_count()
                 );

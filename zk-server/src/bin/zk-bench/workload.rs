@@ -90,6 +90,12 @@ pub struct LoadArgs {
     /// Workloads to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = Workload::ALL.to_vec())]
     pub workloads: Vec<Workload>,
+    /// Offered load in ops/s over all slots; 0 runs a closed loop (each slot sends its next
+    /// request as soon as the previous one is answered). With a rate, each slot sends on a
+    /// fixed schedule (one request in flight at most); a slot that falls behind sends at once.
+    /// Not used by watch-fanout.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
 }
 
 impl std::fmt::Display for Workload {
