@@ -115,10 +115,14 @@ pub async fn run(
                 let mut next = pace.map(|p| start + p.mul_f64(id as f64 / total_slots as f64));
                 while !window.stop.load(Ordering::Relaxed) {
                     if let (Some(p), Some(at)) = (pace, next.as_mut()) {
-                        if *at > Instant::now() {
+                        let now = Instant::now();
+                        if *at > now {
                             tokio::time::sleep_until((*at).into()).await;
                         }
-                        *at += p;
+                        // A slot more than one interval behind (a slow reply) drops the sends
+                        // it missed instead of bursting them: the offered rate never exceeds
+                        // the one asked for.
+                        *at = (*at + p).max(now);
                     }
                     let measured = window.recording.load(Ordering::Relaxed);
                     let t0 = Instant::now();

@@ -92,7 +92,8 @@ pub struct LoadArgs {
     pub workloads: Vec<Workload>,
     /// Offered load in ops/s over all slots; 0 runs a closed loop (each slot sends its next
     /// request as soon as the previous one is answered). With a rate, each slot sends on a
-    /// fixed schedule (one request in flight at most); a slot that falls behind sends at once.
+    /// fixed schedule (one request in flight at most); a slot that falls behind skips the sends it
+    /// missed, so the offered rate never exceeds this.
     /// Not used by watch-fanout.
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
