@@ -3,11 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-
-use super::support::{agreed_leader, config, init_tracing, listeners, start, Node};
-use crate::raft::wire::{self, Request, Response};
+use super::support::{agreed_leader, config, hello, init_tracing, listeners, start, Node};
+use crate::raft::wire::Response;
 use crate::raft::Consensus;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -80,21 +77,7 @@ async fn raft_connections_closing_from_a_live_leader_start_no_election() {
     // Both followers see a connection "from the leader" open and close, as if it had died.
     // The leader's peer port still accepts, so neither may end its lease or campaign.
     for f in all.iter().filter(|c| c.node_id() != leader) {
-        let mut s = TcpStream::connect(f.peer_addr()).await.expect("connect");
-        let hello = wire::encode_frame(
-            0,
-            &Request::Hello {
-                from: leader,
-                to: f.node_id(),
-            },
-        )
-        .expect("encode");
-        s.write_all(&hello).await.expect("write");
-        let body = wire::read_frame(&mut s)
-            .await
-            .expect("read")
-            .expect("frame");
-        let (_, resp) = wire::decode_body::<Response>(&body).expect("decode");
+        let (s, resp) = hello(f.peer_addr(), leader, f.node_id()).await;
         assert!(matches!(resp, Response::Hello(Ok(()))), "{resp:?}");
         drop(s);
     }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::support::{config, eventually, init_tracing, listeners, start};
-use crate::raft::wire::{self, Request, Response};
+use super::support::{config, eventually, hello, init_tracing, listeners, start};
+use crate::raft::wire::Response;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -46,42 +46,18 @@ async fn raft_peer_port_rejects_garbage_and_strangers_without_harm() {
     assert!(closed_by_server(&mut s).await);
 
     // A handshake meant for another node is refused.
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let hello = wire::encode_frame(0, &Request::Hello { from: 1, to: 7 }).expect("encode");
-    s.write_all(&hello).await.expect("write");
-    let body = wire::read_frame(&mut s)
-        .await
-        .expect("read")
-        .expect("frame");
-    let (_, resp) = wire::decode_body::<Response>(&body).expect("decode");
+    let (mut s, resp) = hello(addr, 1, 7).await;
     assert!(matches!(resp, Response::Hello(Err(_))), "{resp:?}");
     assert!(closed_by_server(&mut s).await);
 
     // A stranger (not a member) is refused too.
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let hello = wire::encode_frame(0, &Request::Hello { from: 99, to: 1 }).expect("encode");
-    s.write_all(&hello).await.expect("write");
-    let body = wire::read_frame(&mut s)
-        .await
-        .expect("read")
-        .expect("frame");
-    assert!(matches!(
-        wire::decode_body::<Response>(&body).expect("decode").1,
-        Response::Hello(Err(_))
-    ));
+    let (mut s, resp) = hello(addr, 99, 1).await;
+    assert!(matches!(resp, Response::Hello(Err(_))), "{resp:?}");
+    assert!(closed_by_server(&mut s).await);
 
     // A member that sends garbage after a good handshake is disconnected.
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let hello = wire::encode_frame(0, &Request::Hello { from: 1, to: 1 }).expect("encode");
-    s.write_all(&hello).await.expect("write");
-    let body = wire::read_frame(&mut s)
-        .await
-        .expect("read")
-        .expect("frame");
-    assert!(matches!(
-        wire::decode_body::<Response>(&body).expect("decode").1,
-        Response::Hello(Ok(()))
-    ));
+    let (mut s, resp) = hello(addr, 1, 1).await;
+    assert!(matches!(resp, Response::Hello(Ok(()))), "{resp:?}");
     s.write_all(&[0, 0, 0, 3, 0xff, 0xff, 0xff])
         .await
         .expect("write");

@@ -8,9 +8,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 
+use crate::raft::wire::{self, Request, Response};
 use crate::raft::{ApplyTarget, Consensus, ConsensusConfig};
+
+/// Connects to the peer port at `addr` and sends the handshake of node `from` to node `to`;
+/// returns the connection and the answer.
+pub(crate) async fn hello(
+    addr: impl tokio::net::ToSocketAddrs,
+    from: u64,
+    to: u64,
+) -> (TcpStream, Response) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let frame = wire::encode_frame(0, &Request::Hello { from, to }).expect("encode");
+    s.write_all(&frame).await.expect("write");
+    let body = wire::read_frame(&mut s)
+        .await
+        .expect("read")
+        .expect("frame");
+    let (_, resp) = wire::decode_body::<Response>(&body).expect("decode");
+    (s, resp)
+}
 
 /// Every applied `(index, payload)`.
 pub(crate) type Items = Vec<(u64, Vec<u8>)>;
