@@ -38,6 +38,15 @@ use super::wire::{self, Request, Response};
 /// Pre-Vote rounds a survivor tries before it leaves the election to the timers.
 const ROUNDS: u32 = 3;
 
+/// Clears the "takeover running" flag when dropped.
+struct Running<'a>(&'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 /// What a follower needs to take over from a leader that died.
 pub(crate) struct Failover {
     my_id: u64,
@@ -80,8 +89,9 @@ impl Failover {
         if self.running.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Cleared however the takeover ends, a dropped future included.
+        let _running = Running(&self.running);
         self.take_over(from).await;
-        self.running.store(false, Ordering::Release);
     }
 
     async fn take_over(&self, leader: u64) {
