@@ -1,10 +1,10 @@
 //! Assembling a server: data dirs → state → consensus → proposer → client port, plus the
 //! leader's session-expiry and container/TTL reaper tasks. Shutdown is an input (a token).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -68,6 +68,8 @@ pub struct Shared {
     next_conn: AtomicU64,
     next_request: AtomicU64,
     next_session: AtomicI64,
+    /// Sessions active here since the last report to the leader (followers only).
+    touched: Mutex<HashSet<i64>>,
 }
 
 impl Shared {
@@ -93,11 +95,18 @@ impl Shared {
         )
     }
 
-    /// Records activity of a session (the leader owns expiry).
+    /// Records activity of a session. The leader owns expiry: a follower also keeps the
+    /// session for its next report to the leader (see `relay_touches`).
     pub fn touch(&self, session_id: i64) {
         self.state
             .sessions
             .touch(session_id, now_ms(), i64::from(self.config.tick_time_ms));
+        if !self.config.peers.is_empty() && !self.consensus.is_leader() {
+            self.touched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(session_id);
+        }
     }
 
     fn internal_txn(&self, session_id: i64, op: TxnOp) -> Txn {
@@ -251,6 +260,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
         next_conn: AtomicU64::new(1),
         next_request: AtomicU64::new(1),
         next_session: AtomicI64::new(initial_session_id(now_ms(), server_id)),
+        touched: Mutex::new(HashSet::new()),
     });
     // Sessions survive a restart: every known session gets a fresh full timeout.
     {
@@ -268,6 +278,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
             stop.clone(),
         )),
         tokio::spawn(expire_sessions(shared.clone(), stop.clone())),
+        tokio::spawn(relay_touches(shared.clone(), stop.clone())),
         tokio::spawn(reap_nodes(shared.clone(), stop.clone())),
     ];
     match crate::admin::metrics::bind(&shared).await {
@@ -325,19 +336,64 @@ fn check_dir(dir: &std::path::Path) -> Result<(), StartError> {
     Ok(())
 }
 
+/// A follower reports the sessions active on it to the leader every half tick, as Apache's
+/// followers do with their pings; the leader alone expires sessions, so without this a session
+/// that only pings a follower would expire. A report that does not reach a leader is kept for
+/// the next one.
+async fn relay_touches(shared: Arc<Shared>, stop: CancellationToken) {
+    if shared.config.peers.is_empty() {
+        return;
+    }
+    let half_tick = Duration::from_millis(u64::from(shared.config.tick_time_ms / 2).max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(half_tick) => {}
+            _ = stop.cancelled() => return,
+        }
+        let sessions: Vec<i64> = {
+            let mut t = shared.touched.lock().unwrap_or_else(|e| e.into_inner());
+            t.drain().collect()
+        };
+        if sessions.is_empty() {
+            continue;
+        }
+        let sent = tokio::select! {
+            ok = shared.consensus.report_touches(sessions.clone(), half_tick * 2) => ok,
+            _ = stop.cancelled() => return,
+        };
+        if !sent {
+            shared
+                .touched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(sessions);
+        }
+    }
+}
+
 /// The leader expires sessions not touched within their timeout, through the log.
 async fn expire_sessions(shared: Arc<Shared>, stop: CancellationToken) {
     let tick = Duration::from_millis(u64::from(shared.config.tick_time_ms));
     let mut proposed: HashMap<i64, i64> = HashMap::new();
+    let mut leading = false;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = stop.cancelled() => return,
         }
         if !shared.consensus.is_leader() {
+            leading = false;
             continue;
         }
         let now = now_ms();
+        if !leading {
+            // Just elected: the activity of sessions on other servers went to the old leader.
+            leading = true;
+            shared
+                .state
+                .sessions
+                .renew_all(now, i64::from(shared.config.tick_time_ms));
+        }
         let retry_after = 10 * i64::from(shared.config.tick_time_ms);
         for id in shared.state.sessions.expired(now) {
             if proposed.get(&id).is_some_and(|at| now - at < retry_after) {

@@ -295,6 +295,13 @@ impl ApplyTarget for ZkState {
         Ok(index)
     }
 
+    fn touch_sessions(&self, sessions: &[i64]) {
+        let now = crate::clock::now_ms();
+        for id in sessions {
+            self.sessions.touch(*id, now, self.tick_ms);
+        }
+    }
+
     fn restore(&self, index: u64, data: &mut dyn std::io::Read) -> Result<(), String> {
         // This server's settings win over the ones stored in the snapshot.
         let config = self.read().config().clone();

@@ -35,4 +35,8 @@ pub trait ApplyTarget: Send + Sync + 'static {
     /// A description of why the data cannot be loaded; the node stops (it cannot continue
     /// without a state).
     fn restore(&self, index: u64, data: &mut dyn Read) -> Result<(), String>;
+
+    /// On the leader: a follower saw activity on these sessions (requests or pings from
+    /// clients connected to it). The leader alone expires sessions, so it must hear of them.
+    fn touch_sessions(&self, _sessions: &[i64]) {}
 }

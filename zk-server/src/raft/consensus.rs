@@ -139,7 +139,12 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Raft(e.to_string()))??;
 
-        let sm = StateMachine::new(target, snapshots.clone(), latest, cfg.snapshot_interval());
+        let sm = StateMachine::new(
+            target.clone(),
+            snapshots.clone(),
+            latest,
+            cfg.snapshot_interval(),
+        );
         let applied = sm.applied();
         let want_snapshot = sm.snapshot_wanted();
         let builds = sm.builds();
@@ -174,6 +179,7 @@ impl Consensus {
                 Duration::from_millis(cfg.timing().heartbeat_ms),
                 raft.clone(),
             ),
+            target,
         });
         let mut tasks = vec![tokio::spawn(peer_server::serve(
             listener,
@@ -500,6 +506,25 @@ impl Consensus {
                 None => {}
             }
             self.pause_or_give_up(deadline, leader).await?;
+        }
+    }
+
+    /// Reports session activity seen here to the leader (see
+    /// [`ApplyTarget::touch_sessions`]); on the leader itself there is nothing to report.
+    /// Returns false when the report did not reach a leader (the caller keeps the sessions
+    /// for the next report).
+    ///
+    /// # Cancellation safety
+    /// Dropping the future may leave the report delivered or not; reports are idempotent.
+    pub async fn report_touches(&self, sessions: Vec<i64>, timeout: Duration) -> bool {
+        match self.leader_id() {
+            Some(l) if l == self.inner.id => true,
+            Some(l) => matches!(
+                self.call_leader(l, Request::Touch { sessions }, timeout)
+                    .await,
+                Ok(Ok(_))
+            ),
+            None => false,
         }
     }
 

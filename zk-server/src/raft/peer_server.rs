@@ -5,11 +5,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::async_runtime::WatchReceiver;
 use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
 use openraft::ReadPolicy;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use super::apply::ApplyTarget;
 use super::failover::Failover;
 use super::state_machine::SnapshotData;
 use super::types::{AppPayload, Raft, Snapshot};
@@ -27,6 +29,8 @@ pub(crate) struct ServerCtx {
     pub read_timeout: Duration,
     /// Takes over when the leader's connections close and its process is gone.
     pub failover: Failover,
+    /// The replicated state (for session activity reported by followers).
+    pub target: Arc<dyn ApplyTarget>,
 }
 
 /// Accepts peer connections until `shutdown` turns true.
@@ -217,6 +221,7 @@ async fn dispatch(ctx: &ServerCtx, req: Request) -> Response {
         ),
         Request::Forward { payload } => Response::Index(forward_write(ctx, payload).await),
         Request::ReadIndex => Response::Index(read_index(ctx).await),
+        Request::Touch { sessions } => Response::Index(touch(ctx, &sessions)),
         Request::Hello { .. } => Response::Hello(Err("already connected".into())),
         Request::SnapshotChunk { .. } | Request::SnapshotEnd { .. } => {
             Response::Snapshot(Err("snapshot message out of place".into()))
@@ -236,6 +241,18 @@ pub(crate) async fn forward_write(ctx: &ServerCtx, payload: Vec<u8>) -> Result<u
         Err(RaftError::APIError(e)) => Err(ForwardError::Indeterminate(e.to_string())),
         Err(RaftError::Fatal(e)) => Err(ForwardError::Indeterminate(e.to_string())),
     }
+}
+
+/// Takes a follower's report of session activity; only the leader accepts.
+fn touch(ctx: &ServerCtx, sessions: &[i64]) -> Result<u64, ForwardError> {
+    let m = ctx.raft.metrics().borrow_watched().clone();
+    if m.state != openraft::ServerState::Leader {
+        return Err(ForwardError::NotLeader {
+            leader: m.current_leader,
+        });
+    }
+    ctx.target.touch_sessions(sessions);
+    Ok(sessions.len() as u64)
 }
 
 /// Confirms leadership with a quorum and returns the read index.

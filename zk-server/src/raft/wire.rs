@@ -63,6 +63,12 @@ pub(crate) enum Request {
     },
     /// Return a linearizable read index (sent to the leader by a follower).
     ReadIndex,
+    /// Sessions with activity on the sending follower since its last report (the leader
+    /// alone expires sessions). Answered with `Index(Ok(count))`.
+    Touch {
+        /// The session ids.
+        sessions: Vec<i64>,
+    },
 }
 
 /// Why the leader did not take a forwarded request.

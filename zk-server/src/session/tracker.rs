@@ -51,6 +51,15 @@ impl SessionTracker {
         }
     }
 
+    /// Gives every tracked session a full timeout from `now_ms`: a server that starts to
+    /// lead has not seen the activity of sessions connected to other servers (Apache's new
+    /// leader starts its expiry queue the same way).
+    pub fn renew_all(&self, now_ms: i64, tick_ms: i64) {
+        for e in self.lock().values_mut() {
+            e.deadline_ms = bucket(now_ms + e.timeout_ms, tick_ms);
+        }
+    }
+
     /// Stops tracking a session (closed).
     pub fn remove(&self, session_id: i64) {
         self.lock().remove(&session_id);
