@@ -135,3 +135,63 @@ async fn a_session_whose_follower_dies_expires_on_the_leader() {
         s.shutdown().await;
     }
 }
+
+/// The leader is killed: a session on a follower keeps its ephemeral node through the
+/// election (the new leader renews every session), and its next write succeeds well inside
+/// one session timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_session_survives_the_leaders_death() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut servers = ensemble(dir.path()).await;
+    let at = servers
+        .iter()
+        .position(|s| s.shared().consensus.is_leader())
+        .expect("the leader");
+    let leader = servers.remove(at);
+    let follower = &servers[0];
+    let timeout = Duration::from_millis(2000);
+    let client = Client::builder(&follower.client_addr().to_string())
+        .session_timeout(timeout)
+        .connect()
+        .await
+        .expect("connect to a follower");
+    client
+        .create("/held", b"", &CreateOptions::new(CreateMode::Ephemeral))
+        .await
+        .expect("create ephemeral");
+    client
+        .create(
+            "/counter",
+            b"0",
+            &CreateOptions::new(CreateMode::Persistent),
+        )
+        .await
+        .expect("create");
+    // Idle for most of a timeout, so only the relayed pings kept the session on the leader.
+    tokio::time::sleep(timeout * 3 / 4).await;
+    leader.kill().await;
+    let t = Instant::now();
+    loop {
+        match client.set_data("/counter", b"1", None).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(
+                    t.elapsed() < timeout,
+                    "no write within a session timeout: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    eprintln!("write after the leader's death: {:?}", t.elapsed());
+    // Past the session timeout counted from before the kill: still alive.
+    tokio::time::sleep(timeout).await;
+    assert!(
+        client.exists("/held").await.expect("exists").is_some(),
+        "the follower's session expired across the election"
+    );
+    client.close().await;
+    for s in servers {
+        s.shutdown().await;
+    }
+}
