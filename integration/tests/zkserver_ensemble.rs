@@ -51,6 +51,15 @@ async fn ensemble(root: &std::path::Path) -> Vec<ServerHandle> {
     servers
 }
 
+/// A client of `server` only, asking for `timeout`.
+async fn client_of(server: &ServerHandle, timeout: Duration) -> Client {
+    Client::builder(&server.client_addr().to_string())
+        .session_timeout(timeout)
+        .connect()
+        .await
+        .expect("connect")
+}
+
 /// Apache's followers report the sessions they see to the leader, which alone expires them. A
 /// session that only pings its follower must not expire on the leader.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,11 +75,7 @@ async fn an_idle_session_on_a_follower_outlives_its_timeout() {
         .find(|s| s.shared().consensus.is_leader())
         .expect("the leader");
     let timeout = Duration::from_millis(1000);
-    let idle = Client::builder(&follower.client_addr().to_string())
-        .session_timeout(timeout)
-        .connect()
-        .await
-        .expect("connect to a follower");
+    let idle = client_of(follower, timeout).await;
     let opts = CreateOptions::new(CreateMode::Ephemeral);
     idle.create("/held", b"", &opts).await.expect("create");
     // Only the client's own pings for four session timeouts.
@@ -110,11 +115,7 @@ async fn a_session_whose_follower_dies_expires_on_the_leader() {
         .client_addr()
         .to_string();
     let timeout = Duration::from_millis(1000);
-    let lost = Client::builder(&follower.client_addr().to_string())
-        .session_timeout(timeout)
-        .connect()
-        .await
-        .expect("connect to a follower");
+    let lost = client_of(&follower, timeout).await;
     let opts = CreateOptions::new(CreateMode::Ephemeral);
     lost.create("/gone", b"", &opts).await.expect("create");
     follower.kill().await;
@@ -137,8 +138,8 @@ async fn a_session_whose_follower_dies_expires_on_the_leader() {
 }
 
 /// The leader is killed: a session on a follower keeps its ephemeral node through the
-/// election (the new leader renews every session), and its next write succeeds well inside
-/// one session timeout.
+/// election (its follower reports it to the new leader, which also renews every session on
+/// taking over), and its next write succeeds well inside one session timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_session_survives_the_leaders_death() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -150,11 +151,7 @@ async fn a_follower_session_survives_the_leaders_death() {
     let leader = servers.remove(at);
     let follower = &servers[0];
     let timeout = Duration::from_millis(2000);
-    let client = Client::builder(&follower.client_addr().to_string())
-        .session_timeout(timeout)
-        .connect()
-        .await
-        .expect("connect to a follower");
+    let client = client_of(follower, timeout).await;
     client
         .create("/held", b"", &CreateOptions::new(CreateMode::Ephemeral))
         .await
