@@ -8,7 +8,10 @@
 //!
 //! Inside: `log_store` (openraft log storage on the [`crate::storage::wal`]),
 //! `state_machine` (applies to the target, snapshot files), `network` / `peer_client` /
-//! `peer_server` / `wire` (postcard frames over TCP), `types` (the openraft type config).
+//! `peer_server` / `wire` (postcard frames over TCP), `failover` (a follower that sees its
+//! leader's connections close and finds it gone campaigns at once), `types` (the openraft
+//! type config). Followers also relay their clients' session activity to the leader
+//! ([`ApplyTarget::touch_sessions`], [`Consensus::report_touches`]).
 //!
 //! A single member is a cluster of one: it initializes itself and leads at once, through the
 //! same code path as an ensemble.

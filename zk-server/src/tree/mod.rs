@@ -18,6 +18,10 @@
 //! sequential suffixes use the stored value; containers and TTL nodes show ephemeralOwner 0;
 //! the root is also reachable as `""`; `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config`
 //! exist from the start (so `/` shows cversion −1 and `/zookeeper` −2).
+//!
+//! Storage: `node` (a slab of 80-byte nodes and per-parent children tables, `chunked` so a
+//! snapshot's clone is cheap) and `blobs` (every node's name and data in an arena of shared
+//! pages).
 
 mod acl;
 mod apply;
