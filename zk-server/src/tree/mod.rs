@@ -445,7 +445,8 @@ impl DataTree {
         let data_len = removed.data_len as i64;
         self.data_size -= utf16_len(path) + data_len;
         let raw_parent = &path[..path.rfind('/').unwrap_or(0)];
-        self.quota_on_delete(path, raw_parent, &removed.name, data_len);
+        let name = zk_core::proto::path::basename(path);
+        self.quota_on_delete(path, raw_parent, name, data_len);
         events.push(NodeEvent::new(path, EventType::NodeDeleted).with_acl(node_acl));
         events.push(
             NodeEvent::new(parent_path(path), EventType::NodeChildrenChanged).with_acl(parent_acl),

@@ -79,11 +79,10 @@ impl Node {
     }
 }
 
-/// A node taken out of the store, with what its arena record held.
+/// A node taken out of the store, with the length of the data its arena record held.
 #[derive(Debug)]
 pub(crate) struct Removed {
     pub node: Node,
-    pub name: String,
     pub data_len: usize,
 }
 
@@ -355,7 +354,7 @@ impl NodeStore {
     }
 
     /// Removes a childless node and unlinks it from its parent; returns it with the length
-    /// of its name and data (which are freed).
+    /// of its data (its name and data are freed).
     pub(crate) fn remove(&mut self, id: NodeId) -> Option<Removed> {
         if id == ROOT {
             return None;
@@ -383,10 +382,8 @@ impl NodeStore {
             }
         }
         let node = self.slots.get_mut(id as usize)?.take()?;
-        let (name, data) = self.blobs.get(node.blob);
         let removed = Removed {
-            name: String::from_utf8_lossy(name).into_owned(),
-            data_len: data.map_or(0, <[u8]>::len),
+            data_len: self.data_len(&node),
             node,
         };
         self.blobs.free(removed.node.blob);
@@ -486,8 +483,9 @@ mod tests {
         assert_eq!(s.lookup("a"), None);
         assert_eq!(s.path_of(b), "/a/b");
         assert_eq!(s.child_count(a), 1);
+        assert_eq!(s.get(b).map(|n| s.name(n)), Some("b"));
         let r = s.remove(b).expect("removed");
-        assert_eq!((r.name.as_str(), r.data_len), ("b", 1));
+        assert_eq!(r.data_len, 1);
         assert_eq!(s.child_count(a), 0);
         assert_eq!(s.lookup("/a/b"), None);
         let c = s.insert(a, "c", None, leaf());
@@ -541,8 +539,8 @@ mod tests {
                 },
                 _ => {
                     if let Some((id, v)) = model.remove(&key) {
+                        assert_eq!(s.get(id).map(|n| s.name(n)), Some(key.as_str()));
                         let removed = s.remove(id).expect("present");
-                        assert_eq!(removed.name, key);
                         assert_eq!(removed.data_len, v.map_or(0, |v| v.len()));
                     }
                 }
