@@ -133,7 +133,8 @@ impl Failover {
 
     /// The committed vote of `leader`, if this node is its follower.
     fn leader_vote(&self, leader: u64) -> Option<Vote> {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
         let follows = m.state == ServerState::Follower
             && m.current_leader == Some(leader)
             && m.vote.committed
@@ -144,7 +145,8 @@ impl Failover {
     /// True while this node is a follower (not a candidate in an open round) and no node other
     /// than the dead `leader` leads.
     fn leaderless(&self, leader: u64) -> bool {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
         m.state == ServerState::Follower && m.current_leader.is_none_or(|l| l == leader)
     }
 

@@ -245,11 +245,13 @@ pub(crate) async fn forward_write(ctx: &ServerCtx, payload: Vec<u8>) -> Result<u
 
 /// Takes a follower's report of session activity; only the leader accepts.
 fn touch(ctx: &ServerCtx, sessions: &[i64]) -> Result<u64, ForwardError> {
-    let m = ctx.raft.metrics().borrow_watched().clone();
-    if m.state != openraft::ServerState::Leader {
-        return Err(ForwardError::NotLeader {
-            leader: m.current_leader,
-        });
+    let (leading, leader) = {
+        let m = ctx.raft.metrics();
+        let m = m.borrow_watched();
+        (m.state == openraft::ServerState::Leader, m.current_leader)
+    };
+    if !leading {
+        return Err(ForwardError::NotLeader { leader });
     }
     ctx.target.touch_sessions(sessions);
     Ok(sessions.len() as u64)
