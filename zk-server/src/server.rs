@@ -15,6 +15,7 @@ use tracing::{info, warn};
 use crate::admin::stats::Stats;
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::net::gate::Gate;
 use crate::proposer::Proposer;
 use crate::raft::{Consensus, ConsensusConfig, Tuning};
 use crate::session::ids::initial_session_id;
@@ -65,6 +66,8 @@ pub struct Shared {
     pub proposer: Proposer,
     /// Counters.
     pub stats: Stats,
+    /// Open while this server serves clients (in contact with a quorum).
+    pub gate: Gate,
     next_conn: AtomicU64,
     next_request: AtomicU64,
     next_session: AtomicI64,
@@ -225,6 +228,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
         snap_retain_count: config.snap_retain_count as usize,
         purge_interval_hours: u64::from(config.purge_interval_hours),
         tick_ms: u64::from(config.tick_time_ms),
+        sync_limit: u64::from(config.sync_limit),
         tuning: Tuning::default(),
     };
     let target: Arc<dyn crate::raft::ApplyTarget> = state.clone();
@@ -257,6 +261,8 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
         consensus,
         proposer,
         stats: Stats::default(),
+        // A member of an ensemble serves once it is in contact with a quorum.
+        gate: Gate::new(config.peers.is_empty()),
         next_conn: AtomicU64::new(1),
         next_request: AtomicU64::new(1),
         next_session: AtomicI64::new(initial_session_id(now_ms(), server_id)),
@@ -277,6 +283,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
             shared.clone(),
             stop.clone(),
         )),
+        tokio::spawn(crate::net::gate::watch_quorum(shared.clone(), stop.clone())),
         tokio::spawn(expire_sessions(shared.clone(), stop.clone())),
         tokio::spawn(relay_touches(shared.clone(), stop.clone())),
         tokio::spawn(reap_nodes(shared.clone(), stop.clone())),

@@ -164,6 +164,15 @@ impl ZkState {
         lock(&self.conns).get(&conn).map(|c| c.session_id)
     }
 
+    /// Closes every client connection (the server stops serving); returns how many.
+    pub fn close_all_conns(&self) -> usize {
+        let conns = lock(&self.conns);
+        for c in conns.values() {
+            let _ = c.tx.send(Outgoing::Close);
+        }
+        conns.len()
+    }
+
     /// Number of open client connections.
     pub fn conn_count(&self) -> usize {
         lock(&self.conns).len()

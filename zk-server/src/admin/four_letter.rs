@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::net::gate::NOT_SERVING;
 use crate::server::Shared;
 use crate::watch::WatchTableKind;
 
@@ -26,9 +27,13 @@ pub fn run(cmd: &str, shared: &Shared) -> String {
         return format!("{cmd} is not executed because it is not in the whitelist.\n");
     }
     let mut o = String::new();
+    let serving = shared.gate.is_open();
     match cmd {
         "ruok" => o.push_str("imok"),
+        "isro" if !serving => o.push_str("null"),
         "isro" => o.push_str("rw"),
+        // As Apache: only ruok, envi and isro answer while the server is not serving.
+        c if !serving && !matches!(c, "envi" | "gtmk" | "stmk" | "hash") => o.push_str(NOT_SERVING),
         "srvr" => server_lines(shared, &mut o, false),
         "stat" => server_lines(shared, &mut o, true),
         "mntr" => mntr(shared, &mut o),

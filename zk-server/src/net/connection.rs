@@ -38,6 +38,7 @@ const MAX_UNWRITTEN: usize = 8 << 20;
 const CLIENT_CLOSED: &str = "client closed the connection";
 const SERVER_STOPPING: &str = "server stopping";
 const CLOSED_BY_SERVER: &str = "closed by the server";
+const NOT_SERVING_NOW: &str = "not serving: no contact with a quorum";
 
 /// Per-connection state visible to request handlers.
 #[derive(Debug)]
@@ -63,7 +64,14 @@ pub async fn serve(
     let span = tracing::debug_span!("conn", id, %peer, session_id = tracing::field::Empty);
     async move {
         if let Err(why) = serve_inner(&mut stream, peer, id, &shared, &stop).await {
-            if [CLIENT_CLOSED, SERVER_STOPPING, CLOSED_BY_SERVER].contains(&why.as_str()) {
+            if [
+                CLIENT_CLOSED,
+                SERVER_STOPPING,
+                CLOSED_BY_SERVER,
+                NOT_SERVING_NOW,
+            ]
+            .contains(&why.as_str())
+            {
                 debug!(reason = %why, "connection closed");
             } else {
                 // Bad input, a refused handshake or a broken socket: worth an operator's eye.
@@ -108,6 +116,10 @@ async fn serve_inner(
         .map_err(|e| format!("read: {e}"))?;
     let req = ConnectRequest::from_bytes(Bytes::from(buf))
         .map_err(|e| format!("bad ConnectRequest: {e}"))?;
+    if !shared.gate.is_open() {
+        // As Apache's server while it is not running: no answer, the client tries another.
+        return Err(NOT_SERVING_NOW.into());
+    }
     let (session_id, resp) = match handshake(shared, &req).await {
         Handshake::Accepted {
             session_id,
@@ -153,6 +165,9 @@ async fn serve_inner(
                     Some(Err(e)) => return Err(format!("bad frame: {e}")),
                     None => return Err(CLIENT_CLOSED.into()),
                 };
+                if !shared.gate.is_open() {
+                    return Err(NOT_SERVING_NOW.into());
+                }
                 shared.stats.packet_received();
                 shared.touch(session_id);
                 let mut r = zk_core::proto::Reader::new(frame.clone());

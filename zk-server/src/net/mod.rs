@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod dispatch;
+pub mod gate;
 pub mod handshake;
 pub mod reply;
 

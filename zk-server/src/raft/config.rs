@@ -31,6 +31,10 @@ pub struct ConsensusConfig {
     /// ZooKeeper's `tickTime` in ms; election and heartbeat timing derive from it (see
     /// [`ConsensusConfig::timing`]).
     pub tick_ms: u64,
+    /// ZooKeeper's `syncLimit` in ticks: a member that has not been in contact with a quorum
+    /// for this long stops serving (see [`ConsensusConfig::contact_limit`]), and a call to the
+    /// leader is given up after it.
+    pub sync_limit: u64,
     /// Knobs with sensible defaults.
     pub tuning: Tuning,
 }
@@ -89,6 +93,7 @@ impl ConsensusConfig {
             snap_retain_count: 3,
             purge_interval_hours: 0,
             tick_ms: 2000,
+            sync_limit: 5,
             tuning: Tuning::default(),
         }
     }
@@ -109,6 +114,13 @@ impl ConsensusConfig {
         self.tuning
             .log_keep_after_snapshot
             .unwrap_or(self.snap_count / 2)
+    }
+
+    /// `syncLimit × tickTime`: how long a member may go without contact with a quorum (a
+    /// follower: without an AppendEntries from its leader; a leader: without a quorum's
+    /// acknowledgement) before it stops serving clients, as ZooKeeper's servers do.
+    pub fn contact_limit(&self) -> Duration {
+        Duration::from_millis(self.tick_ms.max(1).saturating_mul(self.sync_limit.max(1)))
     }
 
     /// Election and heartbeat timing derived from `tick_ms`: heartbeats every tick/10,

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::apply::ApplyTarget;
 use super::config::ConsensusConfig;
+use super::contact::Contact;
 use super::error::{ConsensusError, ProposeError};
 use super::failover::Failover;
 use super::log_store::LogStore;
@@ -59,6 +60,8 @@ struct Inner {
     builds: Arc<super::state_machine::BuildTracker>,
     local_addr: SocketAddr,
     stopped: AtomicBool,
+    /// When a leader's AppendEntries was last accepted here.
+    contact: Arc<Contact>,
 }
 
 /// A leadership term of this node (opaque), from [`Consensus::leader_term`].
@@ -167,6 +170,7 @@ impl Consensus {
         };
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let contact = Arc::new(Contact::default());
         let server = Arc::new(ServerCtx {
             my_id: cfg.node_id,
             members: cfg.members.keys().copied().collect::<BTreeSet<_>>(),
@@ -180,6 +184,7 @@ impl Consensus {
                 raft.clone(),
             ),
             target,
+            contact: contact.clone(),
         });
         let mut tasks = vec![tokio::spawn(peer_server::serve(
             listener,
@@ -200,6 +205,7 @@ impl Consensus {
             builds,
             local_addr,
             stopped: AtomicBool::new(false),
+            contact,
         });
         let this = Consensus { inner };
         tasks.push(this.spawn_snapshotter(want_snapshot, shutdown_rx.clone()));
@@ -371,31 +377,30 @@ impl Consensus {
             self.check_running()?;
             let leader = self.leader_id();
             match leader {
-                Some(l) if l == self.inner.id => match self
-                    .inner
-                    .raft
-                    .client_write(AppPayload(payload.clone()))
-                    .await
-                {
-                    Ok(resp) => return Ok(resp.log_id.index),
-                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {}
-                    Err(RaftError::APIError(e)) => {
-                        return Err(ProposeError::Indeterminate(e.to_string()))
+                Some(l) if l == self.inner.id => {
+                    // Bounded: a leader cut off from its quorum never commits, and a client
+                    // must learn that (ConnectionLoss) instead of waiting for the cut to heal.
+                    let write = self.inner.raft.client_write(AppPayload(payload.clone()));
+                    match tokio::time::timeout(self.call_bound(deadline), write).await {
+                        Ok(Ok(resp)) => return Ok(resp.log_id.index),
+                        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {}
+                        Ok(Err(RaftError::APIError(e))) => {
+                            return Err(ProposeError::Indeterminate(e.to_string()))
+                        }
+                        Ok(Err(RaftError::Fatal(e))) => return Err(self.fatal(e)),
+                        Err(_) => {
+                            return Err(ProposeError::Indeterminate(format!(
+                                "not committed within {:?} (no quorum?)",
+                                self.inner.cfg.contact_limit()
+                            )))
+                        }
                     }
-                    Err(RaftError::Fatal(e)) => return Err(self.fatal(e)),
-                },
+                }
                 Some(l) => {
-                    let remaining = deadline.saturating_duration_since(Instant::now());
-                    match self
-                        .call_leader(
-                            l,
-                            Request::Forward {
-                                payload: payload.clone(),
-                            },
-                            remaining,
-                        )
-                        .await
-                    {
+                    let forward = Request::Forward {
+                        payload: payload.clone(),
+                    };
+                    match self.call_leader_while_it_leads(l, forward, deadline).await {
                         Ok(Ok(i)) => return Ok(i),
                         Ok(Err(ForwardError::NotLeader { .. }))
                         | Ok(Err(ForwardError::Unavailable(_))) => {}
@@ -497,9 +502,11 @@ impl Consensus {
                     }
                 }
                 Some(l) => {
-                    let remaining = deadline.saturating_duration_since(Instant::now());
                     // Reads are idempotent: any failure is retried.
-                    if let Ok(Ok(i)) = self.call_leader(l, Request::ReadIndex, remaining).await {
+                    if let Ok(Ok(i)) = self
+                        .call_leader_while_it_leads(l, Request::ReadIndex, deadline)
+                        .await
+                    {
                         return Ok(i);
                     }
                 }
@@ -525,6 +532,72 @@ impl Consensus {
                 Ok(Ok(_))
             ),
             None => false,
+        }
+    }
+
+    /// How long one call to the leader may take: until `deadline`, but never longer than
+    /// `syncLimit × tickTime` (a leader that does not answer within it has lost its quorum or
+    /// is being replaced).
+    fn call_bound(&self, deadline: Instant) -> Duration {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .min(self.inner.cfg.contact_limit())
+    }
+
+    /// Calls `leader` (bounded by [`Consensus::call_bound`]) and gives up as soon as this node
+    /// learns of another leader or of an election: a silent leader must not hold a request,
+    /// and the whole server's forwarding behind it, until it answers again.
+    ///
+    /// A call given up after it was sent is reported as [`CallError::Timeout`] (its fate is
+    /// unknown).
+    async fn call_leader_while_it_leads(
+        &self,
+        leader: u64,
+        req: Request,
+        deadline: Instant,
+    ) -> Result<Result<u64, ForwardError>, CallError> {
+        let bound = self.call_bound(deadline);
+        let mut m = self.inner.raft.metrics();
+        let deposed = async {
+            loop {
+                {
+                    let w = m.borrow_watched();
+                    if w.current_leader != Some(leader) || w.vote.leader_id.node_id != leader {
+                        return;
+                    }
+                }
+                if m.changed().await.is_err() {
+                    return std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            r = self.call_leader(leader, req, bound) => r,
+            _ = deposed => {
+                tracing::info!(leader, "leader changed while a call to it was in flight; giving it up");
+                Err(CallError::Timeout(leader, bound))
+            }
+        }
+    }
+
+    /// Whether this node is in contact with a quorum now (see the `contact` module): only
+    /// then may it serve clients.
+    pub fn quorum_contact(&self) -> bool {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return false;
+        }
+        if self.inner.cfg.members.len() <= 1 {
+            return true;
+        }
+        let limit = self.inner.cfg.contact_limit();
+        let m = self.inner.raft.metrics();
+        let m = m.borrow_watched();
+        if m.state == ServerState::Leader && m.current_leader == Some(self.inner.id) {
+            m.last_quorum_acked
+                .as_ref()
+                .is_some_and(|t| openraft::Instant::elapsed(&**t) <= limit)
+        } else {
+            self.inner.contact.heard_within(limit)
         }
     }
 

@@ -19,6 +19,7 @@
 mod apply;
 mod config;
 mod consensus;
+mod contact;
 mod error;
 mod failover;
 mod log_store;

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::raft::AppendEntriesResponse;
 use openraft::ReadPolicy;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::apply::ApplyTarget;
+use super::contact::Contact;
 use super::failover::Failover;
 use super::state_machine::SnapshotData;
 use super::types::{AppPayload, Raft, Snapshot};
@@ -31,6 +33,8 @@ pub(crate) struct ServerCtx {
     pub failover: Failover,
     /// The replicated state (for session activity reported by followers).
     pub target: Arc<dyn ApplyTarget>,
+    /// When a leader's AppendEntries was last accepted here.
+    pub contact: Arc<Contact>,
 }
 
 /// Accepts peer connections until `shutdown` turns true.
@@ -207,7 +211,12 @@ async fn install(
 async fn dispatch(ctx: &ServerCtx, req: Request) -> Response {
     match req {
         Request::Append(r) => {
-            Response::Append(ctx.raft.append_entries(r).await.map_err(|e| e.to_string()))
+            let res = ctx.raft.append_entries(r).await;
+            // Anything but a higher vote means the sender is the leader this node follows.
+            if matches!(&res, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {
+                ctx.contact.leader_appended();
+            }
+            Response::Append(res.map_err(|e| e.to_string()))
         }
         Request::Vote(r) => Response::Vote(ctx.raft.vote(r).await.map_err(|e| e.to_string())),
         Request::PreVote(r) => {
