@@ -173,6 +173,13 @@ impl ZkState {
         conns.len()
     }
 
+    /// Whether a connection of this server serves `session_id`.
+    pub fn serves_session(&self, session_id: i64) -> bool {
+        lock(&self.conns)
+            .values()
+            .any(|c| c.session_id == session_id)
+    }
+
     /// Number of open client connections.
     pub fn conn_count(&self) -> usize {
         lock(&self.conns).len()
