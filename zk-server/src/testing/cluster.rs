@@ -72,6 +72,21 @@ impl TestingCluster {
     /// # Errors
     /// When a member cannot start.
     pub async fn start_with(n: usize, tune: impl Fn(&mut Config)) -> Result<Self, StartError> {
+        // Ports are picked free and bound a moment later: another process may take one in
+        // between. Try again on fresh ports before giving up.
+        let mut attempt = 1;
+        loop {
+            match Self::try_start(n, &tune).await {
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(error = %e, attempt, "testing cluster did not start; retrying on fresh ports");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_start(n: usize, tune: &impl Fn(&mut Config)) -> Result<Self, StartError> {
         if n == 0 {
             return Err(StartError::Config("a cluster needs a member".into()));
         }
