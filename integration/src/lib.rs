@@ -7,12 +7,15 @@
 //! - [`four_letter`]: 4lw client (`ruok`, `srvr`, `mntr`, ...) and `Mode` parsing.
 //! - [`ours`]: zk-server (in process) as a suite target.
 //! - [`bins`]: the workspace's binaries, built on demand, for process-level tests.
+//! - [`docker`]: a zk-server image built locally, and faults on containers (pause, kill,
+//!   firewall rules, network disconnects) for tests on real networks.
 //! - [`ports`]: fresh loopback ports.
 //! - [`proxy`]: a TCP relay for network faults (silence, refusal, cut connections).
 //! - [`suite`]: the live client test suite, written against [`ZkTarget`] / [`ZkCluster`].
 
 pub mod apache;
 pub mod bins;
+pub mod docker;
 pub mod error;
 pub mod four_letter;
 pub mod ours;
