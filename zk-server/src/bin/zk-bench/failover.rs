@@ -1,15 +1,21 @@
 //! Failover mode: a 3-node ensemble of zk-server, then one of Apache ZooKeeper, on 127.0.0.1.
 //! `--runs` times, while a session connected to the two followers only keeps doing `setData`
-//! on one znode, the leader is killed with `kill -9`, and two times are measured from the
-//! moment the killed process was reaped:
+//! on one znode, the leader is hit by `--fault`:
 //!
+//! - `kill`: `kill -9`; times are measured from the moment the process was reaped;
+//! - `pause`: `kill -STOP` for `--pause`, then `kill -CONT` (a frozen host, a long GC pause);
+//!   times from the moment the signal was sent.
+//!
+//! Measured:
 //! - (a) until `srvr` on a surviving node says `Mode: leader` (each survivor polled every
 //!   5 ms);
-//! - (b) until a `setData` issued after the kill succeeds (client-visible write
-//!   unavailability, including the client's reconnects and its backoff).
+//! - (b) until a `setData` issued after the fault succeeds (client-visible write
+//!   unavailability, including the client's reconnects and its backoff);
+//! - (c) the longest time without a successful write from the fault until 2 s after it ended
+//!   and writes resumed (a paused leader that comes back must not stall the others again).
 //!
-//! The killed node is then restarted, and the next run starts once it serves again and the
-//! ensemble has one leader. Every wait is bounded by `--limit`.
+//! A killed node is then restarted, a paused one continued, and the next run starts once it
+//! serves again and the ensemble has one leader. Every wait is bounded by `--limit`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +40,8 @@ const ZNODE: &str = "/zk-bench-failover";
 const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often each survivor's `srvr` is polled after the kill.
 const POLL: Duration = Duration::from_millis(5);
+/// How long after the end of a fault the longest write gap is still looked for.
+const GAP_TAIL: Duration = Duration::from_secs(2);
 /// The writer's pause after a failed write.
 const RETRY_PAUSE: Duration = Duration::from_millis(10);
 /// Successful writes before the leader is killed (the writer is known to work).
@@ -50,12 +58,27 @@ pub enum Only {
     Apache,
 }
 
+/// What happens to the leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// `kill -9`, then a restart.
+    Kill,
+    /// `kill -STOP` for `--pause`, then `kill -CONT`.
+    Pause,
+}
+
 /// Failover-mode options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FailoverArgs {
-    /// Leader kills per implementation.
+    /// Faults per implementation.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// What happens to the leader.
+    #[arg(long, value_enum, default_value_t = Fault::Kill)]
+    pub fault: Fault,
+    /// How long `--fault pause` keeps the leader stopped.
+    #[arg(long, default_value = "5200ms", value_parser = parse_duration)]
+    pub pause: Duration,
     /// The ensemble's tickTime in ms.
     #[arg(long, default_value_t = 2000)]
     pub tick_ms: u32,
@@ -90,6 +113,9 @@ struct RunOutcome {
     to_leader: Duration,
     /// (b) kill → first successful write issued after the kill.
     to_write: Duration,
+    /// (c) the longest time without a successful write, from the fault until 2 s after it
+    /// ended.
+    longest_gap: Duration,
     /// Writer errors after the kill, by text.
     errors: BTreeMap<String, u64>,
     /// Sessions the writer had to open again (its session expired).
@@ -215,6 +241,8 @@ struct WriterState {
     /// When the first write issued at or after `kill_at` succeeded.
     recovered: Option<Instant>,
     errors_after_kill: BTreeMap<String, u64>,
+    /// When each write after the fault succeeded.
+    successes: Vec<Instant>,
     new_sessions: u32,
     /// Set if the writer gave up (it could not open a session again).
     failed: Option<String>,
@@ -251,6 +279,9 @@ async fn writer(
                     s.ok += 1;
                     if after_kill && s.recovered.is_none() {
                         s.recovered = Some(done);
+                    }
+                    if s.kill_at.is_some() {
+                        s.successes.push(done);
                     }
                 }
                 Some(e) if s.kill_at.is_some() => {
@@ -340,8 +371,19 @@ async fn first_write(state: &Mutex<WriterState>, limit: Duration) -> Result<Inst
     }
 }
 
-/// One leader kill, and the killed node's restart.
-async fn one_run(e: &mut Ensemble) -> Result<RunOutcome, String> {
+/// The longest time in `[from, to]` without an entry of `successes` (sorted).
+fn longest_gap(successes: &[Instant], from: Instant, to: Instant) -> Duration {
+    let mut prev = from;
+    let mut gap = Duration::ZERO;
+    for &t in successes.iter().filter(|&&t| t > from && t <= to) {
+        gap = gap.max(t - prev);
+        prev = t;
+    }
+    gap.max(to.saturating_duration_since(prev))
+}
+
+/// One fault on the leader, and the node's recovery (restart or continue).
+async fn one_run(e: &mut Ensemble, fault: Fault, pause: Duration) -> Result<RunOutcome, String> {
     let limit = e.limit;
     let leader = e.wait_leader("a leader before the kill").await?;
     let followers: Vec<usize> = (0..e.nodes.len()).filter(|&i| i != leader).collect();
@@ -383,20 +425,43 @@ async fn one_run(e: &mut Ensemble) -> Result<RunOutcome, String> {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let killed = e.nodes[leader].0.id;
-        let Some(kill_at) = e.nodes[leader].1.kill9() else {
+        let kill_at = match fault {
+            Fault::Kill => e.nodes[leader].1.kill9(),
+            Fault::Pause => e.nodes[leader].1.signal("STOP").ok(),
+        };
+        let Some(kill_at) = kill_at else {
             return Err(format!("node {killed} (the leader) was not running"));
         };
         lock(&state).kill_at = Some(kill_at);
         let survivors: Vec<(usize, String)> = followers.iter().map(|&i| (i, e.addr(i))).collect();
-        let (l, w) = tokio::join!(new_leader(survivors, limit), first_write(&state, limit));
+        let paused = &e.nodes[leader].1;
+        // A paused leader is continued on schedule, whatever the measurements are waiting for.
+        let resume = async {
+            if fault == Fault::Pause {
+                tokio::time::sleep_until((kill_at + pause).into()).await;
+                paused
+                    .signal("CONT")
+                    .map_err(|err| format!("continue node {killed}: {err}"))?;
+            }
+            Ok::<_, String>(Instant::now())
+        };
+        let (l, w, resumed) = tokio::join!(
+            new_leader(survivors, limit),
+            first_write(&state, limit),
+            resume
+        );
+        let fault_end = resumed?;
         let (leader_at, new_idx) = l?;
         let write_at = w?;
+        let window_end = fault_end.max(write_at) + GAP_TAIL;
+        tokio::time::sleep_until(window_end.into()).await;
         let s = lock(&state);
         Ok(RunOutcome {
             killed,
             new_leader: e.nodes[new_idx].0.id,
             to_leader: leader_at - kill_at,
             to_write: write_at - kill_at,
+            longest_gap: longest_gap(&s.successes, kill_at, window_end),
             errors: s.errors_after_kill.clone(),
             new_sessions: s.new_sessions,
         })
@@ -408,8 +473,10 @@ async fn one_run(e: &mut Ensemble) -> Result<RunOutcome, String> {
     }
     let outcome = measured?;
     let (m, p) = &mut e.nodes[leader];
-    p.restart_after_kill9()
-        .map_err(|err| format!("restart node {}: {err}", m.id))?;
+    if fault == Fault::Kill {
+        p.restart_after_kill9()
+            .map_err(|err| format!("restart node {}: {err}", m.id))?;
+    }
     p.wait_serving(None, limit)
         .await
         .map_err(|err| format!("restarted node {}: {err}", m.id))?;
@@ -433,11 +500,11 @@ async fn run_impl(kind: Kind, launch: &Launch, root: &Path, args: &FailoverArgs)
         }
     };
     for run in 1..=args.runs {
-        match one_run(&mut e).await {
+        match one_run(&mut e, args.fault, args.pause).await {
             Ok(o) => {
                 eprintln!(
-                    "  run {run}: killed leader {} → node {} leads after {:.3?}; first write after {:.3?}; writer errors {:?}",
-                    o.killed, o.new_leader, o.to_leader, o.to_write, o.errors
+                    "  run {run}: {:?} of leader {} → node {} leads after {:.3?}; first write after {:.3?}; longest gap {:.3?}; writer errors {:?}",
+                    args.fault, o.killed, o.new_leader, o.to_leader, o.to_write, o.longest_gap, o.errors
                 );
                 r.runs.push(o);
             }
@@ -513,9 +580,13 @@ fn max(v: &[Duration]) -> Option<f64> {
 
 fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String {
     let mut out = String::new();
+    let fault = match args.fault {
+        Fault::Kill => "kill -9".to_string(),
+        Fault::Pause => format!("kill -STOP for {:?}", args.pause),
+    };
     let _ = writeln!(
         out,
-        "# zk-bench failover: leader kill -9 in a 3-node ensemble\n"
+        "# zk-bench failover: leader {fault} in a 3-node ensemble\n"
     );
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let _ = writeln!(out, "- command: `{command}`");
@@ -523,12 +594,14 @@ fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String 
     let _ = writeln!(
         out,
         "- setup: 3 nodes on 127.0.0.1, tickTime={} ms, initLimit=10, syncLimit=5, fsync on, \
-         fresh data dirs under {}; {} leader kill(s) per implementation. A session connected to \
+         fresh data dirs under {}; {} leader fault(s) ({fault}) per implementation. A session connected to \
          the two followers only (zk-core client, session timeout {:?} asked, reconnect backoff \
          50 ms doubling to 2 s) does one setData at a time on {ZNODE}, {:?} pause after a \
-         failure. (a) = from the killed leader being reaped until a survivor's `srvr` says \
-         `Mode: leader` (polled every {:?}); (b) = from the same moment until a setData issued \
-         after it succeeds. The killed node is restarted and rejoins before the next run.\n",
+         failure. (a) = from the fault (kill: the leader's process reaped; pause: SIGSTOP sent) \
+         until a survivor's `srvr` says `Mode: leader` (polled every {:?}); (b) = from the same moment until a setData issued \
+         after it succeeds; (c) = the longest time without a successful setData from the fault \
+         until {GAP_TAIL:?} after it ended. The node is restarted (or continued) and rejoins \
+         before the next run.\n",
         args.tick_ms,
         root.display(),
         args.runs,
@@ -542,15 +615,18 @@ fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String 
     let _ = writeln!(out, "|---|---:|---:|---:|");
     let leader = |o: &RunOutcome| o.to_leader;
     let write = |o: &RunOutcome| o.to_write;
-    let rows: [(&str, Summary, Pick); 4] = [
-        ("(a) kill → new leader in srvr, median (s)", median, leader),
-        ("(a) kill → new leader in srvr, max (s)", max, leader),
+    let gap = |o: &RunOutcome| o.longest_gap;
+    let rows: [(&str, Summary, Pick); 6] = [
+        ("(a) fault → new leader in srvr, median (s)", median, leader),
+        ("(a) fault → new leader in srvr, max (s)", max, leader),
         (
-            "(b) kill → first successful write, median (s)",
+            "(b) fault → first successful write, median (s)",
             median,
             write,
         ),
-        ("(b) kill → first successful write, max (s)", max, write),
+        ("(b) fault → first successful write, max (s)", max, write),
+        ("(c) longest gap without a write, median (s)", median, gap),
+        ("(c) longest gap without a write, max (s)", max, gap),
     ];
     let cell = |r: Option<&ImplResult>, f: Summary, pick: Pick| {
         r.and_then(|r| f(&r.runs.iter().map(pick).collect::<Vec<_>>()))
@@ -567,9 +643,9 @@ fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String 
     let _ = writeln!(out, "\n## Runs\n");
     let _ = writeln!(
         out,
-        "| server | run | killed | new leader | (a) s | (b) s | writer errors after the kill | new sessions |"
+        "| server | run | leader hit | new leader | (a) s | (b) s | (c) s | writer errors after the fault | new sessions |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|---:|");
     for r in results {
         for (i, o) in r.runs.iter().enumerate() {
             let errors = if o.errors.is_empty() {
@@ -583,21 +659,22 @@ fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String 
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.3} | {:.3} | {errors} | {} |",
+                "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {errors} | {} |",
                 r.kind.name(),
                 i + 1,
                 o.killed,
                 o.new_leader,
                 o.to_leader.as_secs_f64(),
                 o.to_write.as_secs_f64(),
+                o.longest_gap.as_secs_f64(),
                 o.new_sessions
             );
         }
         if let Some(why) = &r.skipped {
-            let _ = writeln!(out, "| {} | skipped: {why} |||||||", r.kind.name());
+            let _ = writeln!(out, "| {} | skipped: {why} ||||||||", r.kind.name());
         } else if let Err(e) = &r.status {
             let first = e.lines().next().unwrap_or_default();
-            let _ = writeln!(out, "| {} | failed: {first} |||||||", r.kind.name());
+            let _ = writeln!(out, "| {} | failed: {first} ||||||||", r.kind.name());
         }
     }
     for r in results {

@@ -335,6 +335,22 @@ impl ServerProcess {
         reaped
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the server with `kill -<signal>`; returns when
+    /// it was sent.
+    pub fn signal(&self, signal: &str) -> io::Result<Instant> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| io::Error::other("the server is not running"))?;
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()?;
+        if !status.success() {
+            return Err(io::Error::other(format!("kill -{signal} {pid}: {status}")));
+        }
+        Ok(Instant::now())
+    }
+
     /// If the server has exited: its status and log tail.
     pub fn exited(&mut self) -> Option<String> {
         let status = self.child.as_mut()?.try_wait().ok()??;
