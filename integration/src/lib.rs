@@ -5,8 +5,10 @@
 //! - [`ZkTarget`]: the small interface a client test suite needs from "some ZooKeeper", so the
 //!   same suite can run against Apache and against our own server.
 //! - [`four_letter`]: 4lw client (`ruok`, `srvr`, `mntr`, ...) and `Mode` parsing.
+//! - [`observe`]: when a client was told it is disconnected, when its node disappeared.
 //! - [`ours`]: zk-server (in process) as a suite target.
 //! - [`bins`]: the workspace's binaries, built on demand, for process-level tests.
+//! - [`chaos`]: `ZK_CHAOS_SECS` / `ZK_CHAOS_SEED` for the chaos tests.
 //! - [`docker`]: a zk-server image built locally, and faults on containers (pause, kill,
 //!   firewall rules, network disconnects) for tests on real networks.
 //! - [`ports`]: fresh loopback ports.
@@ -15,9 +17,11 @@
 
 pub mod apache;
 pub mod bins;
+pub mod chaos;
 pub mod docker;
 pub mod error;
 pub mod four_letter;
+pub mod observe;
 pub mod ours;
 pub mod ports;
 pub mod proxy;

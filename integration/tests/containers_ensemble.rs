@@ -8,10 +8,12 @@
 //! serving), sessions of 8 s. The tests run one at a time (they share the machine's two cores
 //! with everything else). Without Docker they are SKIPPED, except under `CI=true`.
 
+use integration::observe::{
+    deleted_at, first_disconnect, keep_writing, longest_gap, new_session_first_write,
+};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use integration::docker::{self, build_image};
 use integration::four_letter::{four_letter_word, DEFAULT_TIMEOUT};
 use testcontainers::runners::AsyncRunner;
@@ -131,32 +133,6 @@ async fn client(connect: &str) -> Client {
         .expect("connect")
 }
 
-fn first_disconnect(client: &Client) -> tokio::task::JoinHandle<Option<Instant>> {
-    let mut states = client.state_stream();
-    tokio::spawn(async move {
-        while let Some(s) = states.next().await {
-            if s == SessionState::Disconnected {
-                return Some(Instant::now());
-            }
-            if s.is_terminal() {
-                return None;
-            }
-        }
-        None
-    })
-}
-
-async fn deleted_at(observer: &Client, path: &str) -> Instant {
-    let t = Instant::now();
-    loop {
-        if let Ok(None) = observer.exists(path).await {
-            return Instant::now();
-        }
-        assert!(t.elapsed() < BOUND, "{path} was never deleted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A firewall between one server and the other two: the cut-off server's client is told it is
 /// disconnected before the majority deletes its ephemeral node; the server reports that it does
 /// not serve, and serves again once the firewall is lifted.
@@ -182,7 +158,7 @@ async fn firewalled_server_stops_serving(leader: bool) {
     let peers: Vec<IpAddr> = e.others(cut).into_iter().map(|j| e.ips[j]).collect();
     let cut_at = Instant::now();
     docker::firewall_drop(&e.names[cut], &peers).expect("firewall");
-    let gone = deleted_at(&observer, "/held").await;
+    let gone = deleted_at(&observer, "/held", BOUND).await;
     let disc = tokio::time::timeout(Duration::from_secs(1), disconnected)
         .await
         .expect("the holder was not disconnected before its node was deleted")
@@ -242,45 +218,13 @@ async fn writes_through_a_follower_survive_a_paused_then_killed_leader() {
         .await
         .expect("create");
     let stop_at = Instant::now() + Duration::from_secs(14);
-    let writes = tokio::spawn({
-        let writer = writer.clone();
-        async move {
-            let mut ok = Vec::new();
-            while Instant::now() < stop_at {
-                let w = tokio::time::timeout(
-                    Duration::from_secs(15),
-                    writer.set_data("/w", b"x", None),
-                );
-                if let Ok(Ok(_)) = w.await {
-                    ok.push(Instant::now());
-                } else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-            ok
-        }
-    });
+    let writes = keep_writing(writer.clone(), "/w", stop_at, Duration::from_secs(15));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let paused_at = Instant::now();
     e.containers[l].pause().await.expect("docker pause");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // A new session on the follower, and its first write (retried, as any client does, if
-    // the connection is lost while the ensemble changes leader).
-    let t = Instant::now();
-    let fresh = client(&e.addr(f).to_string()).await;
-    loop {
-        let w = fresh
-            .create("/fresh", b"", &CreateOptions::new(CreateMode::Ephemeral))
-            .await;
-        match w {
-            Ok(_) => break,
-            Err(zk_core::Error::ConnectionLoss) if t.elapsed() < BOUND => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("write from a new session: {e}"),
-        }
-    }
-    let opened = t.elapsed();
+    // A new session on the follower, and its first write.
+    let opened = new_session_first_write(&e.addr(f).to_string(), SESSION, "/fresh", BOUND).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     e.containers[l].unpause().await.expect("docker unpause");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -289,17 +233,8 @@ async fn writes_through_a_follower_survive_a_paused_then_killed_leader() {
     let killed_at = Instant::now();
     docker::docker(&["kill", "-s", "KILL", &e.names[l2]]).expect("docker kill");
     let ok = writes.await.expect("join");
-    let gap_after = |from: Instant, to: Instant| {
-        let mut prev = from;
-        let mut gap = Duration::ZERO;
-        for &t in ok.iter().filter(|&&t| t > from && t < to) {
-            gap = gap.max(t - prev);
-            prev = t;
-        }
-        gap
-    };
-    let pause_gap = gap_after(paused_at, killed_at);
-    let kill_gap = gap_after(killed_at, stop_at);
+    let pause_gap = longest_gap(&ok, paused_at, killed_at);
+    let kill_gap = longest_gap(&ok, killed_at, stop_at);
     eprintln!(
         "paused leader: longest gap {pause_gap:?}, new session and its first write in {opened:?}; killed leader: longest gap {kill_gap:?}"
     );

@@ -35,6 +35,7 @@
 
 mod recipes_common;
 
+use integration::chaos::{chaos_seed, chaos_time};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -59,23 +60,8 @@ const SLOTS: usize = 5;
 /// Contenders per session.
 const PER_SLOT: usize = 2;
 
-fn chaos_time() -> Duration {
-    let secs = std::env::var("ZK_CHAOS_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    Duration::from_secs(secs)
-}
-
-fn chaos_seed() -> u64 {
-    std::env::var("ZK_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random)
-}
-
 async fn bounded(body: impl std::future::Future<Output = ()>) {
-    let bound = chaos_time() + Duration::from_secs(60);
+    let bound = chaos_time(20) + Duration::from_secs(60);
     if tokio::time::timeout(bound, body).await.is_err() {
         panic!("chaos test exceeded its {bound:?} bound");
     }
@@ -199,7 +185,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 async fn chaos_run(recipe: Recipe, upstream: SocketAddr) {
     let seed = chaos_seed();
-    let run = chaos_time();
+    let run = chaos_time(20);
     eprintln!("{recipe:?} chaos against {upstream}: ZK_CHAOS_SEED={seed}, {run:?}");
     let mut slots = Vec::new();
     for _ in 0..SLOTS {

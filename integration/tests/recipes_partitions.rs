@@ -19,6 +19,7 @@
 
 mod recipes_common;
 
+use integration::chaos::{chaos_seed, chaos_time};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,21 +39,6 @@ use zk_server::testing::TestingCluster;
 const SESSION: Duration = Duration::from_secs(2);
 const SESSIONS: usize = 6;
 const PER_SESSION: usize = 2;
-
-fn chaos_time() -> Duration {
-    let secs = std::env::var("ZK_CHAOS_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    Duration::from_secs(secs)
-}
-
-fn chaos_seed() -> u64 {
-    std::env::var("ZK_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Recipe {
@@ -101,7 +87,7 @@ async fn latch_leaders_never_overlap_across_partitions() {
 }
 
 async fn run(recipe: Recipe) {
-    let bound = chaos_time() + Duration::from_secs(90);
+    let bound = chaos_time(20) + Duration::from_secs(90);
     if tokio::time::timeout(bound, chaos_run(recipe))
         .await
         .is_err()
@@ -142,7 +128,7 @@ async fn chaos_run(recipe: Recipe) {
         ));
     }
 
-    faults(&mut cluster, &w, seed, chaos_time()).await;
+    faults(&mut cluster, &w, seed, chaos_time(20)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = w.stop.send(true);
     let drained = tokio::time::timeout(Duration::from_secs(30), async {
@@ -211,7 +197,7 @@ async fn aim(cluster: &TestingCluster, holder: &mut watch::Receiver<i64>) -> Opt
             return None;
         };
         let session = *h;
-        if let Some(m) = member_of(cluster, session) {
+        if let Some(m) = cluster.member_serving(session) {
             return Some((m, session));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -221,15 +207,6 @@ async fn aim(cluster: &TestingCluster, holder: &mut watch::Receiver<i64>) -> Opt
 
 fn others(ids: &[u64], not: u64) -> Vec<u64> {
     ids.iter().copied().filter(|&i| i != not).collect()
-}
-
-/// The member serving `session`, if any.
-fn member_of(cluster: &TestingCluster, session: i64) -> Option<u64> {
-    cluster.ids().into_iter().find(|&i| {
-        cluster
-            .handle(i)
-            .is_some_and(|h| h.shared().state.serves_session(session))
-    })
 }
 
 async fn faults(cluster: &mut TestingCluster, w: &World, seed: u64, run: Duration) {

@@ -8,9 +8,11 @@
 //! - a follower whose leader goes silent does not wedge: its clients write again soon after
 //!   the majority elects a new leader, and new sessions open on it.
 
+use integration::observe::{
+    deleted_at, first_disconnect, keep_writing, longest_gap, new_session_first_write,
+};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use integration::four_letter::{four_letter_word, DEFAULT_TIMEOUT};
 use zk_core::{Client, CreateMode, CreateOptions, SessionState};
 use zk_server::testing::TestingCluster;
@@ -43,34 +45,6 @@ async fn client(connect: &str) -> Client {
         .expect("connect")
 }
 
-/// Resolves with the moment `client` is first seen Disconnected.
-fn first_disconnect(client: &Client) -> tokio::task::JoinHandle<Option<Instant>> {
-    let mut states = client.state_stream();
-    tokio::spawn(async move {
-        while let Some(s) = states.next().await {
-            if s == SessionState::Disconnected {
-                return Some(Instant::now());
-            }
-            if s.is_terminal() {
-                return None;
-            }
-        }
-        None
-    })
-}
-
-/// Polls `path` through `observer` until it is gone; the moment it was first seen gone.
-async fn deleted_at(observer: &Client, path: &str) -> Instant {
-    let t = Instant::now();
-    loop {
-        if let Ok(None) = observer.exists(path).await {
-            return Instant::now();
-        }
-        assert!(t.elapsed() < BOUND, "{path} was never deleted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn srvr(cluster: &TestingCluster, id: u64) -> String {
     four_letter_word(cluster.client_addr(id), "srvr", DEFAULT_TIMEOUT)
         .await
@@ -92,7 +66,7 @@ async fn cut_off_member_stops_serving_before_its_sessions_expire(
 
     let cut_at = Instant::now();
     cluster.isolate(cut);
-    let gone = deleted_at(&observer, "/held").await;
+    let gone = deleted_at(&observer, "/held", BOUND).await;
     let disc = tokio::time::timeout(Duration::from_secs(1), disconnected)
         .await
         .expect("the holder's state stream ended")
@@ -170,13 +144,7 @@ async fn a_client_of_a_cut_off_member_moves_to_the_majority_with_its_session() {
     holder.create("/held", b"", &opts).await.expect("create");
     let session = holder.session_id();
     let on = cluster
-        .ids()
-        .into_iter()
-        .find(|&i| {
-            cluster
-                .handle(i)
-                .is_some_and(|h| h.shared().state.serves_session(session))
-        })
+        .member_serving(session)
         .expect("the member serving the holder");
     let disconnected = first_disconnect(&holder);
     let cut_at = Instant::now();
@@ -199,13 +167,7 @@ async fn a_client_of_a_cut_off_member_moves_to_the_majority_with_its_session() {
     assert_eq!(holder.session_id(), session);
     assert!(holder.exists("/held").await.expect("exists").is_some());
     let now_on = cluster
-        .ids()
-        .into_iter()
-        .find(|&i| {
-            cluster
-                .handle(i)
-                .is_some_and(|h| h.shared().state.serves_session(session))
-        })
+        .member_serving(session)
         .expect("the member serving the holder now");
     assert_ne!(now_on, on);
     eprintln!(
@@ -237,53 +199,15 @@ async fn a_follower_writes_again_soon_after_its_leader_goes_silent() {
         .await
         .expect("create");
     let stop_at = Instant::now() + Duration::from_secs(9);
-    let writes = tokio::spawn({
-        let writer = writer.clone();
-        async move {
-            let mut ok = Vec::new();
-            while Instant::now() < stop_at {
-                let w = tokio::time::timeout(
-                    Duration::from_secs(12),
-                    writer.set_data("/w", b"x", None),
-                );
-                if let Ok(Ok(_)) = w.await {
-                    ok.push(Instant::now());
-                } else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-            ok
-        }
-    });
+    let writes = keep_writing(writer.clone(), "/w", stop_at, Duration::from_secs(12));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cut_at = Instant::now();
     cluster.isolate(leader);
-    // A new session on the follower, while the old leader is silent.
+    // A new session on the follower, and its first write, while the old leader is silent.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // A new session on the follower, and its first write (retried, as any client does, if
-    // the connection is lost while the ensemble changes leader).
-    let t = Instant::now();
-    let fresh = client(&addr).await;
-    loop {
-        let w = fresh
-            .create("/fresh", b"", &CreateOptions::new(CreateMode::Ephemeral))
-            .await;
-        match w {
-            Ok(_) => break,
-            Err(zk_core::Error::ConnectionLoss) if t.elapsed() < BOUND => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("write from a new session: {e}"),
-        }
-    }
-    let opened = t.elapsed();
+    let opened = new_session_first_write(&addr, SESSION, "/fresh", BOUND).await;
     let ok = writes.await.expect("join");
-    let mut prev = cut_at;
-    let mut gap = Duration::ZERO;
-    for &t in ok.iter().filter(|&&t| t > cut_at) {
-        gap = gap.max(t - prev);
-        prev = t;
-    }
+    let gap = longest_gap(&ok, cut_at, Instant::now());
     let after = ok.iter().filter(|&&t| t > cut_at).count();
     eprintln!("leader {leader} cut off: longest gap between writes {gap:?}, {after} writes after the cut; a new session and its first write in {opened:?}");
     assert!(after > 10, "only {after} writes after the cut");

@@ -201,6 +201,14 @@ impl TestingCluster {
         self.handle(id).is_some_and(|h| h.shared().gate.is_open())
     }
 
+    /// The running member whose client connection serves `session_id`, if any.
+    pub fn member_serving(&self, session_id: i64) -> Option<u64> {
+        self.members.iter().find_map(|(&id, m)| {
+            let h = m.handle.as_ref()?;
+            h.shared().state.serves_session(session_id).then_some(id)
+        })
+    }
+
     /// The running member that leads and serves, if any.
     pub fn leader(&self) -> Option<u64> {
         self.members.iter().find_map(|(&id, m)| {
