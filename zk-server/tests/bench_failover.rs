@@ -1,6 +1,6 @@
 //! `zk-bench failover --only ours`: a 3-node zk-server ensemble on 127.0.0.1 (tickTime 200 ms),
-//! one leader kill -9, and a report with both times measured. Asserts only that the mode works
-//! end to end, never how fast failover is.
+//! one leader fault (kill -9, or a SIGSTOP pause), and a report with every time measured.
+//! Asserts only that the mode works end to end, never how fast failover is.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,8 +18,8 @@ fn zk_server_seconds(stdout: &str, row: &str) -> f64 {
         .unwrap_or_else(|| panic!("no zk-server time in {line:?}"))
 }
 
-#[test]
-fn failover_mode_kills_the_leader_and_reports_both_times() {
+/// Runs `zk-bench failover --only ours --runs 1` with `extra` arguments; its report.
+fn failover(extra: &[&str]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_zk-bench"))
         .args([
             "failover",
@@ -34,6 +34,7 @@ fn failover_mode_kills_the_leader_and_reports_both_times() {
             "--zk-server-bin",
             env!("CARGO_BIN_EXE_zk-server"),
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -53,22 +54,42 @@ fn failover_mode_kills_the_leader_and_reports_both_times() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = child.wait_with_output().expect("collect output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
         "zk-bench failover failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    let leader = zk_server_seconds(&stdout, "(a) kill → new leader in srvr, median (s)");
-    let write = zk_server_seconds(&stdout, "(b) kill → first successful write, median (s)");
-    assert!(
-        leader > 0.0 && leader < 20.0,
-        "leader time {leader}:\n{stdout}"
-    );
-    assert!(write > 0.0 && write < 20.0, "write time {write}:\n{stdout}");
     assert!(
         stdout.contains("| zk-server | 1 |"),
         "one run row:\n{stdout}"
     );
+    stdout
+}
+
+/// Every time of the report is there and plausible.
+fn check_times(stdout: &str) {
+    for row in [
+        "(a) fault → new leader in srvr, median (s)",
+        "(b) fault → first successful write, median (s)",
+        "(c) longest gap without a write, median (s)",
+    ] {
+        let t = zk_server_seconds(stdout, row);
+        assert!(t > 0.0 && t < 20.0, "{row}: {t}\n{stdout}");
+    }
+}
+
+#[test]
+fn failover_mode_kills_the_leader_and_reports_every_time() {
+    let stdout = failover(&[]);
+    assert!(stdout.contains("leader kill -9"), "{stdout}");
+    check_times(&stdout);
+}
+
+#[test]
+fn failover_mode_pauses_the_leader_and_reports_every_time() {
+    let stdout = failover(&["--fault", "pause", "--pause", "1500ms"]);
+    assert!(stdout.contains("leader kill -STOP for 1.5s"), "{stdout}");
+    check_times(&stdout);
 }
