@@ -220,3 +220,40 @@ async fn a_follower_writes_again_soon_after_its_leader_goes_silent() {
         "a new session and its first write took {opened:?}"
     );
 }
+
+/// A paused leader (nothing in or out, connections open, as SIGSTOP) is replaced, writes through
+/// a follower go on, and once resumed it rejoins and the ensemble serves with one leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_leader_is_replaced_and_rejoins_when_resumed() {
+    let cluster = cluster().await;
+    let leader = cluster.leader().expect("leader");
+    let follower = cluster
+        .ids()
+        .into_iter()
+        .find(|&i| i != leader)
+        .expect("follower");
+    let writer = client(&cluster.client_addr(follower).to_string()).await;
+    writer
+        .create("/w", b"", &CreateOptions::new(CreateMode::Persistent))
+        .await
+        .expect("create");
+    let stop_at = Instant::now() + Duration::from_secs(8);
+    let writes = keep_writing(writer.clone(), "/w", stop_at, Duration::from_secs(12));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let paused_at = Instant::now();
+    cluster.pause(leader);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    cluster.resume(leader);
+    let ok = writes.await.expect("join");
+    let gap = longest_gap(&ok, paused_at, stop_at);
+    let new_leader = cluster
+        .wait_for_leader(BOUND)
+        .await
+        .expect("one serving leader");
+    eprintln!("leader {leader} paused for 5 s: longest write gap {gap:?}; leader now {new_leader}");
+    assert!(gap < Duration::from_secs(5), "writes stopped for {gap:?}");
+    assert!(
+        cluster.is_serving(leader),
+        "the resumed member does not serve"
+    );
+}

@@ -28,6 +28,8 @@ struct Member {
 /// let leader = cluster.wait_for_leader(std::time::Duration::from_secs(10)).await.expect("leader");
 /// cluster.isolate(leader);          // the others elect a new leader; `leader` stops serving
 /// cluster.heal();
+/// cluster.pause(leader);            // a frozen process: silence both ways, connections open
+/// cluster.resume(leader);
 /// cluster.kill(leader).await;       // a crash: no goodbye to clients or peers
 /// cluster.restart(leader).await?;   // same port, same data
 /// # Ok(()) }
@@ -96,7 +98,11 @@ impl TestingCluster {
         for &id in &ids {
             real.insert(id, SocketAddr::from(([127, 0, 0, 1], free_port()?)));
         }
-        let links = Links::start(&real)
+        let mut clients = BTreeMap::new();
+        for &id in &ids {
+            clients.insert(id, SocketAddr::from(([127, 0, 0, 1], free_port()?)));
+        }
+        let links = Links::start(&real, &clients)
             .await
             .map_err(|source| StartError::Bind {
                 addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -124,7 +130,7 @@ impl TestingCluster {
                 .collect();
             let mut config = Config::standalone_default();
             config.data_dir = dir.path().join(format!("n{id}"));
-            config.client_port = free_port()?;
+            config.client_port = clients[&id].port();
             config.tick_time_ms = 200;
             config.max_client_cnxns = 0;
             config.snap_count = 10_000;
@@ -133,7 +139,7 @@ impl TestingCluster {
             std::fs::create_dir_all(&config.data_dir).map_err(dir_error(&config.data_dir))?;
             std::fs::write(config.data_dir.join("myid"), id.to_string())
                 .map_err(dir_error(&config.data_dir))?;
-            let client_addr = config.client_addr();
+            let client_addr = links.client_relay(id).unwrap_or(clients[&id]);
             members.insert(
                 id,
                 Member {
@@ -178,7 +184,8 @@ impl TestingCluster {
             .join(",")
     }
 
-    /// The client address of member `id`.
+    /// The client address of member `id` (a relay in front of its client port, so that
+    /// [`TestingCluster::pause`] silences its clients too).
     ///
     /// # Panics
     /// When `id` is not a member.
@@ -297,11 +304,27 @@ impl TestingCluster {
         self.links.set(a, b, |s| s.delay = delay);
     }
 
-    /// Restores every link (no cut, no delay).
+    /// Restores every link (no cut, no delay); paused members stay paused.
     pub fn heal(&self) {
         for (a, b) in self.links.pairs() {
-            self.links.set(a, b, |s| *s = Default::default());
+            self.links.set(a, b, |s| {
+                s.cut = false;
+                s.delay = Duration::ZERO;
+            });
         }
+    }
+
+    /// Freezes member `id` as SIGSTOP would look from outside: nothing it sends or is sent
+    /// passes (peer links and client connections stay open, bytes are held) until
+    /// [`TestingCluster::resume`]. Unlike a stopped process its own timers keep running, so
+    /// it may notice the silence itself (and, say, stop serving) meanwhile.
+    pub fn pause(&self, id: u64) {
+        self.links.set_paused(id, true);
+    }
+
+    /// Ends [`TestingCluster::pause`] of member `id`; held bytes flow.
+    pub fn resume(&self, id: u64) {
+        self.links.set_paused(id, false);
     }
 
     fn member(&self, id: u64) -> &Member {

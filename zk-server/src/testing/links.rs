@@ -9,6 +9,11 @@
 //!   both ends see silence and must rely on their timeouts. After the heal the held bytes flow
 //!   (as TCP's retransmissions would deliver them).
 //! - **delay**: every chunk waits this long before it is forwarded.
+//! - **pause** of a member: every link of the member and its client relay hold everything, as
+//!   if its process were stopped (SIGSTOP); independent of cuts, so a heal does not end it.
+//!
+//! Every member also gets a client relay in front of its client port (what the cluster's
+//! connect string names), so a paused member's clients see silence too.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,8 +30,16 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct LinkState {
     /// Nothing passes.
     pub cut: bool,
+    /// Paused ends of the link (0, 1 or 2): nothing passes while any is.
+    pub paused: u8,
     /// Each chunk is held this long.
     pub delay: Duration,
+}
+
+impl LinkState {
+    fn open(&self) -> bool {
+        !self.cut && self.paused == 0
+    }
 }
 
 /// The relays and the state of every pair.
@@ -35,6 +48,8 @@ pub(crate) struct Links {
     pairs: BTreeMap<(u64, u64), watch::Sender<LinkState>>,
     /// (from, to) → the relay's address.
     relays: BTreeMap<(u64, u64), SocketAddr>,
+    /// Member → the state and address of the relay in front of its client port.
+    clients: BTreeMap<u64, (watch::Sender<LinkState>, SocketAddr)>,
     closed: CancellationToken,
 }
 
@@ -43,8 +58,12 @@ fn pair(a: u64, b: u64) -> (u64, u64) {
 }
 
 impl Links {
-    /// Starts a relay for every ordered pair of `targets` (id → real peer address).
-    pub(crate) async fn start(targets: &BTreeMap<u64, SocketAddr>) -> std::io::Result<Self> {
+    /// Starts a relay for every ordered pair of `targets` (id → real peer address) and one in
+    /// front of every member's client port (`client_targets`: id → real client address).
+    pub(crate) async fn start(
+        targets: &BTreeMap<u64, SocketAddr>,
+        client_targets: &BTreeMap<u64, SocketAddr>,
+    ) -> std::io::Result<Self> {
         let closed = CancellationToken::new();
         let mut pairs = BTreeMap::new();
         let mut relays = BTreeMap::new();
@@ -64,11 +83,48 @@ impl Links {
                 tokio::spawn(relay(listener, target, state, closed.clone()));
             }
         }
+        let mut clients = BTreeMap::new();
+        for (&id, &target) in client_targets {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let tx = watch::channel(LinkState::default()).0;
+            tokio::spawn(relay(listener, target, tx.subscribe(), closed.clone()));
+            clients.insert(id, (tx, addr));
+        }
         Ok(Links {
             pairs,
             relays,
+            clients,
             closed,
         })
+    }
+
+    /// The address of the relay in front of member `id`'s client port.
+    pub(crate) fn client_relay(&self, id: u64) -> Option<SocketAddr> {
+        self.clients.get(&id).map(|(_, a)| *a)
+    }
+
+    /// Pauses (or resumes) every link of member `id` and its client relay.
+    pub(crate) fn set_paused(&self, id: u64, paused: bool) {
+        let change = |s: &mut LinkState| {
+            s.paused = if paused {
+                s.paused.saturating_add(1)
+            } else {
+                s.paused.saturating_sub(1)
+            }
+        };
+        if let Some((tx, _)) = self.clients.get(&id) {
+            let was = tx.borrow().paused > 0;
+            if was == paused {
+                return;
+            }
+            tx.send_modify(change);
+        }
+        for (a, b) in self.pairs() {
+            if a == id || b == id {
+                self.set(a, b, change);
+            }
+        }
     }
 
     /// The address member `from` uses to reach member `to`.
@@ -125,7 +181,7 @@ async fn relay(
 
 /// Relays one connection: held while the link is cut, even before it reaches the target.
 async fn connection(inbound: TcpStream, target: SocketAddr, mut state: watch::Receiver<LinkState>) {
-    if state.wait_for(|s| !s.cut).await.is_err() {
+    if state.wait_for(|s| s.open()).await.is_err() {
         return;
     }
     let Ok(outbound) = TcpStream::connect(target).await else {
@@ -150,7 +206,7 @@ async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let delay = match state.wait_for(|s| !s.cut).await {
+        let delay = match state.wait_for(|s| s.open()).await {
             Ok(s) => s.delay,
             Err(_) => break,
         };
@@ -162,6 +218,6 @@ async fn pump(
         }
     }
     // A close is news too: it crosses only when the link does.
-    let _ = state.wait_for(|s| !s.cut).await;
+    let _ = state.wait_for(|s| s.open()).await;
     let _ = to.shutdown().await;
 }
