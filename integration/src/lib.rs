@@ -11,6 +11,8 @@
 //! - [`chaos`]: `ZK_CHAOS_SECS` / `ZK_CHAOS_SEED` for the chaos tests.
 //! - [`docker`]: a zk-server image built locally, and faults on containers (pause, kill,
 //!   firewall rules, network disconnects) for tests on real networks.
+//! - [`linearizability`]: history recorder and Wing & Gong / Lowe (Porcupine-style)
+//!   linearizability checker for one register per znode.
 //! - [`ports`]: fresh loopback ports.
 //! - [`proxy`]: a TCP relay for network faults (silence, refusal, cut connections).
 //! - [`suite`]: the live client test suite, written against [`ZkTarget`] / [`ZkCluster`].
@@ -21,6 +23,7 @@ pub mod chaos;
 pub mod docker;
 pub mod error;
 pub mod four_letter;
+pub mod linearizability;
 pub mod observe;
 pub mod ours;
 pub mod ports;
