@@ -7,15 +7,16 @@
 //! Standard error policy: a holder enters only while the recipe says it holds and leaves the
 //! moment it says anything else. A seeded fault driver hits, more often than not, the server
 //! of the session that holds right now: it splits that server from the other two (its clients
-//! can still reach it), cuts one of its links only (the third server bridges), or kills and
-//! restarts it; then heals and lets the ensemble settle.
+//! can still reach it), cuts one of its links only (the third server bridges), pauses it (all
+//! its traffic held, as SIGSTOP), or kills and restarts it; then heals and lets the ensemble
+//! settle.
 //!
 //! [`holders::check`] then replays the log: no two holders inside at once, fencing tokens
 //! strictly increasing from one holder to the next. Without the serving gate (a cut-off server
 //! keeps serving), a holder on an isolated server keeps its section open while the majority
 //! expires its session and hands the lock on: an overlap.
 //!
-//! `ZK_CHAOS_SECS` (default 20) and `ZK_CHAOS_SEED` as in `recipes_chaos`.
+//! `ZK_CHAOS_SECS` (default 30) and `ZK_CHAOS_SEED` as in `recipes_chaos`.
 
 mod recipes_common;
 
@@ -87,7 +88,7 @@ async fn latch_leaders_never_overlap_across_partitions() {
 }
 
 async fn run(recipe: Recipe) {
-    let bound = chaos_time(20) + Duration::from_secs(90);
+    let bound = chaos_time(30) + Duration::from_secs(90);
     if tokio::time::timeout(bound, chaos_run(recipe))
         .await
         .is_err()
@@ -128,7 +129,7 @@ async fn chaos_run(recipe: Recipe) {
         ));
     }
 
-    faults(&mut cluster, &w, seed, chaos_time(20)).await;
+    faults(&mut cluster, &w, seed, chaos_time(30)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = w.stop.send(true);
     let drained = tokio::time::timeout(Duration::from_secs(30), async {
@@ -184,6 +185,8 @@ enum Fault {
     Isolate,
     /// Only the link between the member and one other cut (the third bridges them).
     Bridge,
+    /// Everything to and from the member held (a frozen process), then let through.
+    Pause,
     /// A crash, then a restart on the same data.
     KillRestart,
 }
@@ -236,8 +239,9 @@ async fn faults(cluster: &mut TestingCluster, w: &World, seed: u64, run: Duratio
             .nth(rng.gen_range(0..ids.len() - 1))
             .unwrap_or(target);
         let fault = match rng.gen_range(0..100) {
-            0..=59 => Fault::Isolate,
-            60..=79 => Fault::Bridge,
+            0..=49 => Fault::Isolate,
+            50..=64 => Fault::Bridge,
+            65..=79 => Fault::Pause,
             _ => Fault::KillRestart,
         };
         bump(&w.stats.faults);
@@ -255,10 +259,12 @@ async fn faults(cluster: &mut TestingCluster, w: &World, seed: u64, run: Duratio
             // With three members a minority is one member.
             Fault::Isolate => cluster.partition(&[&[target], &others(&ids, target)]),
             Fault::Bridge => cluster.cut(target, other),
+            Fault::Pause => cluster.pause(target),
             Fault::KillRestart => cluster.kill(target).await,
         }
         tokio::time::sleep(hold).await;
         cluster.heal();
+        cluster.resume(target);
         w.hostage.store(0, Ordering::SeqCst);
         if matches!(fault, Fault::KillRestart) {
             cluster.restart(target).await.expect("restart");

@@ -5,7 +5,8 @@
 //! versioned compare-and-sets on three znodes, each write with a value never written before.
 //! A read is `sync` then `getData`: plain reads in ZooKeeper are only sequentially consistent
 //! (a follower may be behind), `sync` + read is linearizable. Meanwhile a seeded driver
-//! isolates a member, cuts one link, or kills and restarts a member, again and again.
+//! isolates a member, pauses it (all its traffic held), cuts one link, or kills and restarts
+//! a member, again and again.
 //! Requests that end with ConnectionLoss or a timeout are recorded as of unknown outcome
 //! (they may or may not have happened). Then:
 //!
@@ -276,12 +277,14 @@ async fn faults(cluster: &mut TestingCluster, seed: u64, run: Duration) -> usize
         let kill = rng.gen_range(0..100) < 25;
         match rng.gen_range(0..100) {
             _ if kill => cluster.kill(target).await,
-            0..=59 => cluster.isolate(target),
+            0..=44 => cluster.isolate(target),
+            45..=69 => cluster.pause(target),
             _ => cluster.cut(target, other),
         }
         n += 1;
         tokio::time::sleep(hold).await;
         cluster.heal();
+        cluster.resume(target);
         if kill {
             cluster.restart(target).await.expect("restart");
         }
