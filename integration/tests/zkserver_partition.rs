@@ -257,3 +257,40 @@ async fn a_paused_leader_is_replaced_and_rejoins_when_resumed() {
         "the resumed member does not serve"
     );
 }
+
+/// Winning an election must not close the new leader's client connections: the gate counts the
+/// contact it had as a follower until its first quorum acknowledgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_the_followers_stay_connected_when_one_of_them_is_elected() {
+    let mut cluster = cluster().await;
+    for round in 0..5 {
+        let leader = cluster.leader().expect("leader");
+        let followers: Vec<u64> = cluster.ids().into_iter().filter(|&i| i != leader).collect();
+        let mut watched = Vec::new();
+        for &f in &followers {
+            let c = client(&cluster.client_addr(f).to_string()).await;
+            let d = first_disconnect(&c);
+            watched.push((f, c, d));
+        }
+        cluster.kill(leader).await;
+        let t = Instant::now();
+        let new_leader = loop {
+            if let Some(l) = cluster.leader() {
+                break l;
+            }
+            assert!(t.elapsed() < BOUND, "no new leader");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        // Give a closing gate time to show (it is checked every tickTime / 10).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for (f, c, d) in watched {
+            assert!(
+                !d.is_finished(),
+                "round {round}: the client of member {f} was disconnected (new leader {new_leader})"
+            );
+            c.exists("/").await.expect("read");
+        }
+        cluster.restart(leader).await.expect("restart");
+        cluster.wait_for_leader(BOUND).await.expect("all serving");
+    }
+}

@@ -592,12 +592,17 @@ impl Consensus {
         let limit = self.inner.cfg.contact_limit();
         let m = self.inner.raft.metrics();
         let m = m.borrow_watched();
+        // A leader's quorum acks start with its first heartbeat round; until then (a few ms
+        // after its election) the contact it had as a follower still counts, so winning an
+        // election does not close its clients' connections.
+        let follower_contact = self.inner.contact.heard_within(limit);
         if m.state == ServerState::Leader && m.current_leader == Some(self.inner.id) {
-            m.last_quorum_acked
-                .as_ref()
-                .is_some_and(|t| openraft::Instant::elapsed(&**t) <= limit)
+            follower_contact
+                || m.last_quorum_acked
+                    .as_ref()
+                    .is_some_and(|t| openraft::Instant::elapsed(&**t) <= limit)
         } else {
-            self.inner.contact.heard_within(limit)
+            follower_contact
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! - A leader is in contact while a quorum acknowledged one of its heartbeats (or appends)
 //!   sent within the last `syncLimit × tickTime` (openraft's `last_quorum_acked`, stamped with
-//!   the time the acknowledged request was *sent*, so a late answer never extends it).
+//!   the time the acknowledged request was *sent*, so a late answer never extends it), or
+//!   while its last AppendEntries as a follower is that recent (the moments after it won its
+//!   election, before the first acks).
 //! - Any other member is in contact while it accepted an AppendEntries from a leader within
 //!   the last `syncLimit × tickTime` (stamped here by the peer server, see
 //!   [`Contact::leader_appended`]).
