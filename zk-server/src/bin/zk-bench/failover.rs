@@ -4,7 +4,9 @@
 //!
 //! - `kill`: `kill -9`; times are measured from the moment the process was reaped;
 //! - `pause`: `kill -STOP` for `--pause`, then `kill -CONT` (a frozen host, a long GC pause);
-//!   times from the moment the signal was sent.
+//!   times from the moment the signal was sent;
+//! - `partition`: every server on a host of its own (a network namespace, see `netns`), the
+//!   leader's links to the others dropped by iptables for `--pause`; clients still reach it.
 //!
 //! Measured:
 //! - (a) until `srvr` on a surviving node says `Mode: leader` (each survivor polled every
@@ -19,6 +21,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +34,7 @@ use crate::launcher::{
     free_ports, srvr, srvr_mode, work_root, write_ensemble_cfg, Kind, Launch, LaunchArgs, Member,
     ServerProcess,
 };
+use crate::netns::Hosts;
 use crate::procstat;
 use crate::workload::{ensure, parse_duration};
 
@@ -65,6 +69,9 @@ pub enum Fault {
     Kill,
     /// `kill -STOP` for `--pause`, then `kill -CONT`.
     Pause,
+    /// Every server on a host of its own (network namespaces; needs root), the leader's links
+    /// to the others cut by iptables for `--pause`, then restored; clients still reach it.
+    Partition,
 }
 
 /// Failover-mode options.
@@ -76,7 +83,7 @@ pub struct FailoverArgs {
     /// What happens to the leader.
     #[arg(long, value_enum, default_value_t = Fault::Kill)]
     pub fault: Fault,
-    /// How long `--fault pause` keeps the leader stopped.
+    /// How long `--fault pause` keeps the leader stopped (and `partition` cut off).
     #[arg(long, default_value = "5200ms", value_parser = parse_duration)]
     pub pause: Duration,
     /// The ensemble's tickTime in ms.
@@ -137,6 +144,8 @@ struct Ensemble {
     kind: Kind,
     nodes: Vec<(Member, ServerProcess)>,
     limit: Duration,
+    /// The hosts, when every server has one of its own (dropped after the servers).
+    hosts: Option<Arc<Hosts>>,
 }
 
 impl Ensemble {
@@ -146,6 +155,7 @@ impl Ensemble {
         root: &Path,
         tick_ms: u32,
         limit: Duration,
+        hosts: Option<Arc<Hosts>>,
     ) -> Result<Self, String> {
         let ports = free_ports(9).map_err(|e| format!("free ports: {e}"))?;
         let members: Vec<Member> = ports
@@ -153,6 +163,9 @@ impl Ensemble {
             .zip(1..)
             .map(|(p, id)| Member {
                 id,
+                host: hosts
+                    .as_ref()
+                    .map_or(Ipv4Addr::LOCALHOST, |h| h.addr(id as usize - 1)),
                 client_port: p[0],
                 quorum_port: p[1],
                 election_port: p[2],
@@ -168,12 +181,19 @@ impl Ensemble {
             let cfg = dir.join("zoo.cfg");
             write_ensemble_cfg(&cfg, &data, tick_ms, m, &members)
                 .map_err(|e| format!("{}: {e}", cfg.display()))?;
-            let p =
-                ServerProcess::spawn(kind, launch, &cfg, m.client_port, &dir.join("server.log"))
-                    .map_err(|e| format!("node {}: {e}", m.id))?;
+            let netns = hosts.as_ref().map(|h| h.ns(m.id as usize - 1));
+            let at = (m.host, m.client_port);
+            let log = dir.join("server.log");
+            let p = ServerProcess::spawn_at(kind, launch, &cfg, at, netns, &log)
+                .map_err(|e| format!("node {}: {e}", m.id))?;
             nodes.push((*m, p));
         }
-        let mut e = Self { kind, nodes, limit };
+        let mut e = Self {
+            kind,
+            nodes,
+            limit,
+            hosts,
+        };
         for (m, p) in &mut e.nodes {
             p.wait_serving(None, limit)
                 .await
@@ -184,7 +204,8 @@ impl Ensemble {
     }
 
     fn addr(&self, i: usize) -> String {
-        format!("127.0.0.1:{}", self.nodes[i].0.client_port)
+        let m = &self.nodes[i].0;
+        format!("{}:{}", m.host, m.client_port)
     }
 
     /// Waits until every node answers `srvr` with a mode and exactly one says `leader`;
@@ -425,9 +446,11 @@ async fn one_run(e: &mut Ensemble, fault: Fault, pause: Duration) -> Result<RunO
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let killed = e.nodes[leader].0.id;
-        let kill_at = match fault {
-            Fault::Kill => e.nodes[leader].1.kill9(),
-            Fault::Pause => e.nodes[leader].1.signal("STOP").ok(),
+        let kill_at = match (fault, &e.hosts) {
+            (Fault::Kill, _) => e.nodes[leader].1.kill9(),
+            (Fault::Pause, _) => e.nodes[leader].1.signal("STOP").ok(),
+            (Fault::Partition, Some(h)) => h.isolate(leader).map(|()| Instant::now()).ok(),
+            (Fault::Partition, None) => None,
         };
         let Some(kill_at) = kill_at else {
             return Err(format!("node {killed} (the leader) was not running"));
@@ -435,13 +458,21 @@ async fn one_run(e: &mut Ensemble, fault: Fault, pause: Duration) -> Result<RunO
         lock(&state).kill_at = Some(kill_at);
         let survivors: Vec<(usize, String)> = followers.iter().map(|&i| (i, e.addr(i))).collect();
         let paused = &e.nodes[leader].1;
-        // A paused leader is continued on schedule, whatever the measurements are waiting for.
+        let hosts = e.hosts.clone();
+        // A paused leader is continued (a cut one reconnected) on schedule, whatever the
+        // measurements are waiting for.
         let resume = async {
-            if fault == Fault::Pause {
+            if fault != Fault::Kill {
                 tokio::time::sleep_until((kill_at + pause).into()).await;
-                paused
-                    .signal("CONT")
-                    .map_err(|err| format!("continue node {killed}: {err}"))?;
+            }
+            match (fault, hosts) {
+                (Fault::Pause, _) => {
+                    paused
+                        .signal("CONT")
+                        .map_err(|err| format!("continue node {killed}: {err}"))?;
+                }
+                (Fault::Partition, Some(h)) => h.heal(leader)?,
+                _ => {}
             }
             Ok::<_, String>(Instant::now())
         };
@@ -492,7 +523,18 @@ async fn run_impl(kind: Kind, launch: &Launch, root: &Path, args: &FailoverArgs)
         skipped: None,
     };
     eprintln!("== {} ==", kind.name());
-    let mut e = match Ensemble::start(kind, launch, root, args.tick_ms, args.limit).await {
+    let hosts = match args.fault {
+        Fault::Partition => match Hosts::create(3) {
+            Ok(h) => Some(Arc::new(h)),
+            Err(err) => {
+                r.status = Err(err);
+                return r;
+            }
+        },
+        _ => None,
+    };
+    let started = Ensemble::start(kind, launch, root, args.tick_ms, args.limit, hosts).await;
+    let mut e = match started {
         Ok(e) => e,
         Err(err) => {
             r.status = Err(format!("ensemble did not start: {err}"));
@@ -583,6 +625,7 @@ fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String 
     let fault = match args.fault {
         Fault::Kill => "kill -9".to_string(),
         Fault::Pause => format!("kill -STOP for {:?}", args.pause),
+        Fault::Partition => format!("cut off from the others for {:?}", args.pause),
     };
     let _ = writeln!(
         out,
@@ -593,14 +636,15 @@ fn markdown(args: &FailoverArgs, root: &Path, results: &[ImplResult]) -> String 
     let _ = writeln!(out, "- machine: {}", procstat::machine_summary());
     let _ = writeln!(
         out,
-        "- setup: 3 nodes on 127.0.0.1, tickTime={} ms, initLimit=10, syncLimit=5, fsync on, \
+        "- setup: 3 nodes (on 127.0.0.1; with --fault partition each in its own network namespace on a bridge), tickTime={} ms, initLimit=10, syncLimit=5, fsync on, \
          fresh data dirs under {}; {} leader fault(s) ({fault}) per implementation. A session connected to \
          the two followers only (zk-core client, session timeout {:?} asked, reconnect backoff \
          50 ms doubling to 2 s) does one setData at a time on {ZNODE}, {:?} pause after a \
-         failure. (a) = from the fault (kill: the leader's process reaped; pause: SIGSTOP sent) \
+         failure. (a) = from the fault (kill: the leader's process reaped; pause: SIGSTOP sent; \
+         partition: the DROP rules in place) \
          until a survivor's `srvr` says `Mode: leader` (polled every {:?}); (b) = from the same moment until a setData issued \
          after it succeeds; (c) = the longest time without a successful setData from the fault \
-         until {GAP_TAIL:?} after it ended. The node is restarted (or continued) and rejoins \
+         until {GAP_TAIL:?} after it ended. The node is restarted (continued, reconnected) and rejoins \
          before the next run.\n",
         args.tick_ms,
         root.display(),

@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,11 +138,28 @@ impl Launch {
     }
 }
 
+/// `cmd` run inside the network namespace `ns` (`ip netns exec`).
+fn in_netns(ns: &str, cmd: &Command) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns]).arg(cmd.get_program());
+    c.args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        c.current_dir(d);
+    }
+    c
+}
+
 /// The settings every zoo.cfg of zk-bench shares (fsync on by default in both).
-fn common_cfg(data_dir: &Path, port: u16, tick_ms: u32) -> String {
+fn common_cfg(data_dir: &Path, host: Ipv4Addr, port: u16, tick_ms: u32) -> String {
     format!(
         "tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
-         clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nmaxSessionTimeout=60000\n\
+         clientPortAddress={host}\nmaxClientCnxns=0\nmaxSessionTimeout=60000\n\
          4lw.commands.whitelist=*\nadmin.enableServer=false\n",
         data_dir.display()
     )
@@ -149,14 +167,16 @@ fn common_cfg(data_dir: &Path, port: u16, tick_ms: u32) -> String {
 
 /// Writes the shared zoo.cfg (standalone, fsync on by default in both) for one server.
 pub fn write_zoo_cfg(path: &Path, data_dir: &Path, port: u16) -> io::Result<()> {
-    std::fs::write(path, common_cfg(data_dir, port, 2000))
+    std::fs::write(path, common_cfg(data_dir, Ipv4Addr::LOCALHOST, port, 2000))
 }
 
-/// One member of an ensemble on 127.0.0.1.
+/// One member of an ensemble (on 127.0.0.1, or a host of its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
     /// `server.N` id, also written to `myid`.
     pub id: u64,
+    /// Its address (client and peer ports).
+    pub host: Ipv4Addr,
     /// Client port.
     pub client_port: u16,
     /// Quorum (peer) port.
@@ -174,11 +194,11 @@ pub fn write_ensemble_cfg(
     me: &Member,
     all: &[Member],
 ) -> io::Result<()> {
-    let mut text = common_cfg(data_dir, me.client_port, tick_ms);
+    let mut text = common_cfg(data_dir, me.host, me.client_port, tick_ms);
     for m in all {
         text.push_str(&format!(
-            "server.{}=127.0.0.1:{}:{}\n",
-            m.id, m.quorum_port, m.election_port
+            "server.{}={}:{}:{}\n",
+            m.id, m.host, m.quorum_port, m.election_port
         ));
     }
     std::fs::write(path, text)?;
@@ -262,14 +282,18 @@ pub struct ServerProcess {
     launch: Launch,
     cfg: PathBuf,
     log: PathBuf,
+    host: Ipv4Addr,
     port: u16,
+    /// Runs the command inside this network namespace (`ip netns exec`, which execs in
+    /// place: the pid is the server's).
+    netns: Option<String>,
     child: Option<Child>,
     watchdog: Option<(Child, ChildStdin)>,
     started: Instant,
 }
 
 impl ServerProcess {
-    /// Spawns `kind` with `cfg` (which must name `port`); stderr goes to `log`.
+    /// Spawns `kind` with `cfg` (which must name `port` on 127.0.0.1); stderr goes to `log`.
     pub fn spawn(
         kind: Kind,
         launch: &Launch,
@@ -277,12 +301,27 @@ impl ServerProcess {
         port: u16,
         log: &Path,
     ) -> io::Result<Self> {
+        Self::spawn_at(kind, launch, cfg, (Ipv4Addr::LOCALHOST, port), None, log)
+    }
+
+    /// Like [`ServerProcess::spawn`] for a server at `host:port`, run inside the network
+    /// namespace `netns` if given.
+    pub fn spawn_at(
+        kind: Kind,
+        launch: &Launch,
+        cfg: &Path,
+        (host, port): (Ipv4Addr, u16),
+        netns: Option<String>,
+        log: &Path,
+    ) -> io::Result<Self> {
         let mut s = Self {
             kind,
             launch: launch.clone(),
             cfg: cfg.to_path_buf(),
             log: log.to_path_buf(),
+            host,
             port,
+            netns,
             child: None,
             watchdog: None,
             started: Instant::now(),
@@ -296,6 +335,9 @@ impl ServerProcess {
         let mut cmd = self.launch.command(self.kind, &self.cfg);
         if let Some(dir) = self.cfg.parent() {
             cmd.current_dir(dir);
+        }
+        if let Some(ns) = &self.netns {
+            cmd = in_netns(ns, &cmd);
         }
         // zk-server logs to stdout, Apache (as configured above) to stderr: keep both.
         cmd.stdin(Stdio::null())
@@ -315,9 +357,9 @@ impl ServerProcess {
         self.child.as_ref().map(Child::id)
     }
 
-    /// `127.0.0.1:port`.
+    /// `host:port`.
     pub fn connect_string(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.host, self.port)
     }
 
     /// `kill -9` and reap; returns when the server was reaped (None if it was not running).

@@ -17,6 +17,7 @@ mod driver;
 mod failover;
 mod fanout;
 mod launcher;
+mod netns;
 mod outcome;
 mod procstat;
 mod report;
