@@ -150,6 +150,12 @@ async fn serve_inner(
     shared
         .state
         .add_conn(id, session_id, ctx.auth.clone(), tx.clone());
+    // Checked once more after registering: the gate closes first and then closes every
+    // registered connection, so a connection registered after that sees it closed here, and
+    // one registered before is closed by it. No check per request is needed.
+    if !shared.gate.is_open() {
+        return Err(NOT_SERVING_NOW.into());
+    }
     let mut out = BytesMut::new();
     out.extend_from_slice(&reply::bare(&resp));
     let (read, mut write) = stream.split();
@@ -165,9 +171,6 @@ async fn serve_inner(
                     Some(Err(e)) => return Err(format!("bad frame: {e}")),
                     None => return Err(CLIENT_CLOSED.into()),
                 };
-                if !shared.gate.is_open() {
-                    return Err(NOT_SERVING_NOW.into());
-                }
                 shared.stats.packet_received();
                 shared.touch(session_id);
                 let mut r = zk_core::proto::Reader::new(frame.clone());

@@ -53,6 +53,8 @@ pub async fn watch_quorum(shared: Arc<Shared>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
         }
         let contact = shared.consensus.quorum_contact();
+        // The gate closes before the connections do: a connection registered after
+        // `close_all_conns` finds the gate closed (see `connection::serve_inner`).
         let was = shared.gate.open.swap(contact, Ordering::AcqRel);
         if was && !contact {
             let closed = shared.state.close_all_conns();
