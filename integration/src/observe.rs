@@ -39,14 +39,49 @@ pub async fn deleted_at(observer: &Client, path: &str, bound: Duration) -> Insta
     }
 }
 
-/// Sets `path` (which must exist) through `client` one write at a time until `until`, each
-/// write bounded by `per_write`; resolves with the moments the writes succeeded.
-pub fn keep_writing(
+/// Runs `fault`, then waits until `path` (an ephemeral node of `holder`'s session) is gone
+/// for `observer`; returns, counted from the fault, when `holder` was first told it is
+/// disconnected and when the node was first seen gone. The caller judges the order.
+///
+/// # Panics
+/// When the node is still there after `bound`, or the holder has not seen Disconnected within
+/// a second of the node's deletion.
+pub async fn disconnected_and_deleted(
+    holder: &Client,
+    observer: &Client,
+    path: &str,
+    bound: Duration,
+    fault: impl FnOnce(),
+) -> (Duration, Duration) {
+    let disconnected = first_disconnect(holder);
+    let at = Instant::now();
+    fault();
+    let gone = deleted_at(observer, path, bound).await;
+    let disc = tokio::time::timeout(Duration::from_secs(1), disconnected)
+        .await
+        .expect("the holder was not told it is disconnected, even a second after its node went")
+        .expect("join")
+        .expect("the holder's session ended without a Disconnected");
+    (disc - at, gone - at)
+}
+
+/// Creates `path` (persistent) through `client`, then sets it one write at a time until
+/// `until`, each write bounded by `per_write`; returns the task, which resolves with the
+/// moments the writes succeeded.
+///
+/// # Panics
+/// When `path` cannot be created (the node existing already is fine).
+pub async fn keep_writing(
     client: Client,
     path: &str,
     until: Instant,
     per_write: Duration,
 ) -> tokio::task::JoinHandle<Vec<Instant>> {
+    let opts = zk_core::CreateOptions::new(zk_core::CreateMode::Persistent);
+    match client.create(path, b"", &opts).await {
+        Ok(_) | Err(zk_core::Error::NodeExists) => {}
+        Err(e) => panic!("create {path}: {e}"),
+    }
     let path = path.to_string();
     tokio::spawn(async move {
         let mut ok = Vec::new();

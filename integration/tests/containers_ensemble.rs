@@ -9,7 +9,7 @@
 //! with everything else). Without Docker they are SKIPPED, except under `CI=true`.
 
 use integration::observe::{
-    deleted_at, first_disconnect, keep_writing, longest_gap, new_session_first_write,
+    disconnected_and_deleted, keep_writing, longest_gap, new_session_first_write,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -154,27 +154,15 @@ async fn firewalled_server_stops_serving(leader: bool) {
         .await
         .expect("create");
     let observer = client(&e.addr(e.others(cut)[0]).to_string()).await;
-    let disconnected = first_disconnect(&holder);
     let peers: Vec<IpAddr> = e.others(cut).into_iter().map(|j| e.ips[j]).collect();
-    let cut_at = Instant::now();
-    docker::firewall_drop(&e.names[cut], &peers).expect("firewall");
-    let gone = deleted_at(&observer, "/held", BOUND).await;
-    let disc = tokio::time::timeout(Duration::from_secs(1), disconnected)
-        .await
-        .expect("the holder was not disconnected before its node was deleted")
-        .expect("join")
-        .expect("the holder never saw Disconnected");
+    let firewall = || docker::firewall_drop(&e.names[cut], &peers).expect("firewall");
+    let (disc, gone) = disconnected_and_deleted(&holder, &observer, "/held", BOUND, firewall).await;
     eprintln!(
         "{test}: holder disconnected after {:?}, node deleted by the majority after {:?}",
-        disc - cut_at,
-        gone - cut_at
+        disc, gone
     );
     assert!(disc < gone);
-    assert!(
-        disc - cut_at <= CONTACT_LIMIT + SLACK,
-        "served for {:?}",
-        disc - cut_at
-    );
+    assert!(disc <= CONTACT_LIMIT + SLACK, "served for {:?}", disc);
     let out = e.fourlw(cut, "srvr").await;
     assert!(
         out.contains("not currently serving"),
@@ -213,12 +201,8 @@ async fn writes_through_a_follower_survive_a_paused_then_killed_leader() {
     let l = e.wait_for_leader().await;
     let f = e.others(l)[0];
     let writer = client(&e.addr(f).to_string()).await;
-    writer
-        .create("/w", b"", &CreateOptions::new(CreateMode::Persistent))
-        .await
-        .expect("create");
     let stop_at = Instant::now() + Duration::from_secs(14);
-    let writes = keep_writing(writer.clone(), "/w", stop_at, Duration::from_secs(15));
+    let writes = keep_writing(writer.clone(), "/w", stop_at, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let paused_at = Instant::now();
     e.containers[l].pause().await.expect("docker pause");
